@@ -1,0 +1,156 @@
+// Settings keys and defaults, shared by the settings page, the companion and the watch.
+// settingsStorage holds strings; Fitbit's settings components write JSON in their own shapes
+// (Toggle: "true"; TextInput: {"name":"..."}; Select: {"selected":[i],"values":[{name,value}]}).
+// The parsers below accept all of them and never throw. Pure: imports nothing.
+
+/** Every settingsStorage key, named once. */
+export const KEYS = {
+  // phone alerts (written by the page)
+  phoneNumber: "phoneNumber",
+  phoneCountry: "phoneCountry",
+  phoneCode: "phoneCode",
+  sendCode: "sendCode",
+  thresholds: "thresholds",
+  quietEnabled: "quietEnabled",
+  quietStart: "quietStart",
+  quietEnd: "quietEnd",
+  sms: "sms",
+  silenceAlert: "silenceAlert",
+  // daily posts on X
+  xLink: "xLink",
+  postActivity: "postActivity",
+  postSleep: "postSleep",
+  summaryTime: "summaryTime",
+  language: "language",
+  // advanced
+  relayUrl: "relayUrl",
+  forgetMe: "forgetMe",
+  // written by the companion for the page to show
+  phoneStatus: "phoneStatus",
+  xStatus: "xStatus",
+  preview: "preview",
+  diagnostics: "diagnostics",
+  settingsError: "settingsError",
+} as const;
+
+export type SettingsKey = (typeof KEYS)[keyof typeof KEYS];
+
+export const DEFAULTS = {
+  thresholds: [20, 10],
+  quietHours: null as null | { start: string; end: string },
+  quietStart: "22:00",
+  quietEnd: "07:00",
+  sms: true,
+  silenceAlert: false,
+  silenceAlertHours: 6,
+  postActivity: true,
+  postSleep: true,
+  summaryTime: "00:10",
+  language: "en-US" as Language,
+  phoneCountry: "US",
+};
+
+export type Language = "en-US" | "ja-JP";
+export const LANGUAGES: Language[] = ["en-US", "ja-JP"];
+
+/** Thresholds the page offers; several may be chosen. */
+export const THRESHOLD_CHOICES = [50, 40, 30, 25, 20, 15, 10, 5];
+export const MAX_THRESHOLDS = 4;
+
+/** The result of parsing one value: the value, or a readable reason it was refused. */
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+
+const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
+
+function unwrap(raw: string | null | undefined): unknown {
+  if (raw === null || raw === undefined || raw === "") return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch (e) {
+    return raw; // a bare string written by hand or by an older version
+  }
+  if (typeof v === "object" && v !== null && !(v instanceof Array)) {
+    const o = v as { [k: string]: unknown };
+    if (typeof o.name === "string") return o.name; // TextInput
+    if (o.selected instanceof Array && o.values instanceof Array) {
+      // Select (single or multiple)
+      const out: unknown[] = [];
+      for (let i = 0; i < o.selected.length; i++) {
+        const item = o.values[o.selected[i] as number] as { value?: unknown; name?: unknown } | undefined;
+        if (item) out.push(item.value !== undefined ? item.value : item.name);
+      }
+      return out;
+    }
+  }
+  return v;
+}
+
+export function parseBool(raw: string | null | undefined, fallback: boolean): boolean {
+  const v = unwrap(raw);
+  if (v === true || v === "true") return true;
+  if (v === false || v === "false") return false;
+  return fallback;
+}
+
+/** "HH:MM" (24 h). */
+export function parseTime(raw: string | null | undefined): Parsed<string> {
+  let v = unwrap(raw);
+  if (v instanceof Array) v = v[0];
+  if (typeof v !== "string" || !HHMM.test(v.trim())) return { ok: false, error: "Use a 24-hour time like 07:30." };
+  return { ok: true, value: v.trim() };
+}
+
+/** Thresholds from a multi-select, a JSON array or "20, 10": distinct integers 1-99, descending. */
+export function parseThresholds(raw: string | null | undefined): Parsed<number[]> {
+  let v = unwrap(raw);
+  if (v === undefined) return { ok: true, value: DEFAULTS.thresholds.slice() };
+  if (typeof v === "number") v = [v];
+  if (typeof v === "string") v = v.split(/[\s,]+/).filter((s) => s !== "");
+  if (!(v instanceof Array)) return { ok: false, error: "Choose one or more battery levels." };
+  const out: number[] = [];
+  for (let i = 0; i < v.length; i++) {
+    const n = typeof v[i] === "string" ? Number(String(v[i]).replace("%", "")) : v[i];
+    if (typeof n !== "number" || n !== Math.floor(n) || n < 1 || n > 99) {
+      return { ok: false, error: "Battery levels are whole percentages from 1 to 99." };
+    }
+    if (out.indexOf(n) < 0) out.push(n);
+  }
+  if (out.length === 0) return { ok: false, error: "Choose one or more battery levels." };
+  if (out.length > MAX_THRESHOLDS) return { ok: false, error: "Choose at most " + MAX_THRESHOLDS + " battery levels." };
+  out.sort((a, b) => b - a);
+  return { ok: true, value: out };
+}
+
+export function parseLanguage(raw: string | null | undefined): Language {
+  let v = unwrap(raw);
+  if (v instanceof Array) v = v[0];
+  return v === "ja-JP" ? "ja-JP" : v === "en-US" ? "en-US" : DEFAULTS.language;
+}
+
+/** Relay base URL typed by a self-hoster: http(s), no credentials, no query, no trailing slash. */
+export function parseRelayUrl(raw: string | null | undefined): Parsed<string | null> {
+  const v = unwrap(raw);
+  if (v === undefined || (typeof v === "string" && v.trim() === "")) return { ok: true, value: null };
+  if (typeof v !== "string") return { ok: false, error: "Enter a web address like https://relay.example.com." };
+  const s = v.trim().replace(/\/+$/, "");
+  if (!/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~\/-]*)?$/.test(s)) {
+    return { ok: false, error: "Enter a web address like https://relay.example.com." };
+  }
+  return { ok: true, value: s };
+}
+
+/** A 6-digit confirmation code, spaces allowed. */
+export function parseCode(raw: string | null | undefined): Parsed<string> {
+  const v = unwrap(raw);
+  const s = typeof v === "number" ? String(v) : typeof v === "string" ? v.replace(/\s+/g, "") : "";
+  if (!/^\d{6}$/.test(s)) return { ok: false, error: "The code has 6 digits." };
+  return { ok: true, value: s };
+}
+
+/** The text a page-written value holds (TextInput or bare string), trimmed; "" when empty. */
+export function parseText(raw: string | null | undefined): string {
+  let v = unwrap(raw);
+  if (v instanceof Array) v = v[0];
+  return typeof v === "string" ? v.trim() : typeof v === "number" ? String(v) : "";
+}
