@@ -1,0 +1,3 @@
+import { startWatch } from "./watch";
+
+startWatch();
