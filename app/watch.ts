@@ -138,7 +138,8 @@ export function startWatch(opts?: WatchOptions): Watch {
 
   function queue(msg: WatchMsg & { id: string }): void {
     outbox.put(msg.id, msg);
-    link.send(msg);
+    // Resend older unacknowledged events first, so the relay sees them in the order they happened.
+    flush();
   }
 
   function flush(): void {
@@ -198,6 +199,7 @@ export function startWatch(opts?: WatchOptions): Watch {
 
   function onTick(): void {
     if (!isDisplayOn()) return;
+    if (outbox.pending().length && link.isOpen()) flush();
     const date = new Date(now());
     checkDay(date);
     refreshActivity(date);
