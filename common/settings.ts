@@ -154,3 +154,146 @@ export function parseText(raw: string | null | undefined): string {
   if (v instanceof Array) v = v[0];
   return typeof v === "string" ? v.trim() : typeof v === "number" ? String(v) : "";
 }
+
+// ---- added for the settings page and the companion (issue 4) ----
+
+/** Keys added after the first version; kept apart so KEYS above stays as it was. */
+export const MORE_KEYS = {
+  /** 24-hour clock on the face (Toggle) */
+  clock24: "clock24",
+} as const;
+
+export const MORE_DEFAULTS = {
+  clock24: true,
+  /** the relay's silence alert window when the toggle is on */
+  silenceAlertHours: 6,
+};
+
+/** Countries the page offers for the phone number (ISO 3166 alpha-2; the relay may refuse others). */
+export const PHONE_COUNTRIES = ["US", "CA", "GB", "JP", "DE", "FR", "AU"];
+
+/** The phone number's state as the companion last saw it (KEYS.phoneStatus, JSON). */
+export interface PhoneStatus {
+  state: "none" | "sending" | "code_sent" | "confirmed" | "opted_out" | "error" | "reconfirm";
+  masked?: string;
+  /** the relay's problem `code` (or a companion code like `timeout`) when state is `error` */
+  code?: string;
+  detail?: string;
+  /** epoch ms */
+  at?: number;
+}
+
+/** The X link as the companion last saw it (KEYS.xStatus, JSON). */
+export interface XStatus {
+  state: "none" | "requesting" | "open_url" | "linked" | "error";
+  url?: string;
+  username?: string;
+  code?: string;
+  detail?: string;
+  at?: number;
+}
+
+/** The text a daily post would have (KEYS.preview, JSON). */
+export interface PreviewStatus {
+  state: "ok" | "unavailable" | "error";
+  text?: string;
+  code?: string;
+  at?: number;
+}
+
+/** One line of health for the Advanced section (KEYS.diagnostics, JSON). */
+export interface Diagnostics {
+  /** epoch ms of the last answer from the relay, 0 if never */
+  lastRelayContact: number;
+  /** events waiting on the phone */
+  queue: number;
+  /** events dropped by bounds or refused by the relay */
+  dropped: number;
+  /** epoch ms of the last message from the watch, 0 if never */
+  lastWatchContact: number;
+  registered: boolean;
+}
+
+/** A companion-written JSON object, or null when absent or unreadable (never throws). */
+export function parseObject(raw: string | null | undefined): { [k: string]: unknown } | null {
+  if (typeof raw !== "string" || raw === "" || raw.length > 100000) return null;
+  try {
+    const v = JSON.parse(raw);
+    return typeof v === "object" && v !== null && !(v instanceof Array) ? v : null;
+  } catch (e) {
+    return null;
+  }
+}
+
+const PHONE_STATES = ["none", "sending", "code_sent", "confirmed", "opted_out", "error", "reconfirm"];
+const X_STATES = ["none", "requesting", "open_url", "linked", "error"];
+
+function optStr(v: unknown, max: number): string | undefined {
+  return typeof v === "string" && v.length <= max ? v : undefined;
+}
+function optNum(v: unknown): number | undefined {
+  return typeof v === "number" && v === v && v >= 0 && v < 1e15 ? v : undefined;
+}
+
+export function parsePhoneStatus(raw: string | null | undefined): PhoneStatus {
+  const o = parseObject(raw);
+  if (!o || PHONE_STATES.indexOf(o.state as string) < 0) return { state: "none" };
+  return {
+    state: o.state as PhoneStatus["state"],
+    masked: optStr(o.masked, 40),
+    code: optStr(o.code, 64),
+    detail: optStr(o.detail, 300),
+    at: optNum(o.at),
+  };
+}
+
+export function parseXStatus(raw: string | null | undefined): XStatus {
+  const o = parseObject(raw);
+  if (!o || X_STATES.indexOf(o.state as string) < 0) return { state: "none" };
+  const url = optStr(o.url, 2000);
+  return {
+    state: o.state as XStatus["state"],
+    url: url && /^https?:\/\//.test(url) ? url : undefined,
+    username: optStr(o.username, 60),
+    code: optStr(o.code, 64),
+    detail: optStr(o.detail, 300),
+    at: optNum(o.at),
+  };
+}
+
+export function parsePreview(raw: string | null | undefined): PreviewStatus | null {
+  const o = parseObject(raw);
+  if (!o || (o.state !== "ok" && o.state !== "unavailable" && o.state !== "error")) return null;
+  return { state: o.state, text: optStr(o.text, 2000), code: optStr(o.code, 64), at: optNum(o.at) };
+}
+
+export function parseDiagnostics(raw: string | null | undefined): Diagnostics | null {
+  const o = parseObject(raw);
+  if (!o) return null;
+  return {
+    lastRelayContact: optNum(o.lastRelayContact) || 0,
+    queue: optNum(o.queue) || 0,
+    dropped: optNum(o.dropped) || 0,
+    lastWatchContact: optNum(o.lastWatchContact) || 0,
+    registered: o.registered === true,
+  };
+}
+
+/** A phone number as typed: digits, spaces, dashes, dots, brackets, an optional leading +. */
+export function parsePhoneNumber(raw: string | null | undefined): Parsed<string> {
+  const s = parseText(raw);
+  if (s === "") return { ok: false, error: "Enter your mobile number." };
+  if (s.length > 32 || !/^\+?[0-9 ()./-]+$/.test(s)) {
+    return { ok: false, error: "A phone number has only digits, spaces and an optional + in front." };
+  }
+  const digits = s.replace(/[^0-9]/g, "");
+  if (digits.length < 6 || digits.length > 15) return { ok: false, error: "That number is too short or too long." };
+  return { ok: true, value: (s.charAt(0) === "+" ? "+" : "") + digits };
+}
+
+/** The country for the number: one of PHONE_COUNTRIES. */
+export function parseCountry(raw: string | null | undefined): string {
+  let v = unwrap(raw);
+  if (v instanceof Array) v = v[0];
+  return typeof v === "string" && PHONE_COUNTRIES.indexOf(v) >= 0 ? v : DEFAULTS.phoneCountry;
+}
