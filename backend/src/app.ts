@@ -1,0 +1,285 @@
+// createApp(deps): middleware, routes and the one error handler. No listen: main.ts and the tests do that.
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import express, { type NextFunction, type Request, type Response } from "express";
+import helmet from "helmet";
+import { pinoHttp } from "pino-http";
+import twilio from "twilio";
+import { publicUrl as defaultPublicUrl } from "./config.ts";
+import { recordBattery, recordHeartbeat } from "./domain/battery.ts";
+import type { Deps } from "./domain/deps.ts";
+import { authenticate, eraseDevice, meView, registerDevice, updateMe, type Device } from "./domain/devices.ts";
+import { confirmVerification, removePhone, startVerification } from "./domain/phone-verification.ts";
+import { maskPhone } from "./domain/phone.ts";
+import { handleInbound, handleStatus } from "./domain/twilio-inbound.ts";
+import { createHttpCounter, renderMetrics } from "./http/metrics.ts";
+import { Problem, problemBody } from "./http/problem.ts";
+import { BatteryBody, DeliveriesQuery, HeartbeatBody, MePatch, PhoneBody, RegisterBody, VerifyBody } from "./http/schemas.ts";
+import { parse } from "./http/validate.ts";
+import type { OutboxSms } from "./providers/outbox.ts";
+
+export const BODY_LIMIT = "16kb";
+export const OPENAPI_PATH = join(import.meta.dirname ?? __dirname, "..", "openapi.json");
+
+export interface AppDeps extends Deps {
+  /** the base URL Twilio signs (PUBLIC_URL + path); defaults to PUBLIC_URL or http://HOST:PORT */
+  publicUrl?: () => string;
+}
+
+const asyncRoute =
+  (fn: (req: Request, res: Response) => Promise<unknown>) =>
+  (req: Request, res: Response, next: NextFunction) =>
+    fn(req, res).catch(next);
+
+export function createApp(deps: AppDeps) {
+  const { config, store, clock } = deps;
+  const app = express();
+  const httpCounter = createHttpCounter();
+  const openapi = readFileSync(OPENAPI_PATH, "utf8");
+  const publicUrl = deps.publicUrl ?? (() => defaultPublicUrl(config));
+
+  app.disable("x-powered-by");
+  app.set("etag", false);
+  app.set("trust proxy", config.trustProxy);
+  app.set("query parser", "simple");
+
+  app.use(
+    pinoHttp({
+      logger: deps.log,
+      genReqId: (req, res) => {
+        const given = req.headers["x-request-id"];
+        const id = typeof given === "string" && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
+        res.setHeader("x-request-id", id);
+        return id;
+      },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info"),
+      autoLogging: { ignore: (req) => req.url === "/healthz" || req.url === "/metrics" },
+      serializers: {
+        req: (req) => ({ id: req.id, method: req.method, url: req.url?.split("?")[0] }),
+        res: (res) => ({ statusCode: res.statusCode }),
+      },
+      quietReqLogger: true,
+    }),
+  );
+  app.use((req, res, next) => {
+    res.on("finish", () => httpCounter.inc(req.method, (req.route?.path as string | undefined) ?? "unmatched", res.statusCode));
+    next();
+  });
+  app.use(helmet());
+
+  const json = express.json({ limit: BODY_LIMIT, strict: true });
+  const form = express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 100 });
+
+  const authed = (fn: (req: Request, res: Response, device: Device) => Promise<unknown>) => [
+    (req: Request, res: Response, next: NextFunction) => {
+      authenticate(deps, req.headers.authorization).then((device) => {
+        res.locals.device = device;
+        next();
+      }, next);
+    },
+    asyncRoute((req, res) => fn(req, res, res.locals.device as Device)),
+  ];
+
+  // --- operations ---
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  app.get(
+    "/readyz",
+    asyncRoute(async (_req, res) => {
+      try {
+        await store.ping();
+      } catch {
+        throw new Problem(503, "not_ready", "The database is not reachable.");
+      }
+      res.json({ status: "ready" });
+    }),
+  );
+  app.get(
+    "/metrics",
+    asyncRoute(async (_req, res) => {
+      res.type("text/plain; version=0.0.4").send(await renderMetrics(store, httpCounter, clock.now(), config.sms.dailyBudget));
+    }),
+  );
+  app.get("/openapi.json", (_req, res) => {
+    res.type("application/json").send(openapi);
+  });
+
+  // --- devices and the wearer ---
+  app.post(
+    "/v1/devices",
+    json,
+    asyncRoute(async (req, res) => {
+      const body = parse(RegisterBody, req.body);
+      res.status(201).json(await registerDevice(deps, req.ip ?? "unknown", body));
+    }),
+  );
+  app.get("/v1/me", ...authed(async (_req, res, device) => res.json(await meView(deps, device))));
+  app.patch(
+    "/v1/me",
+    json,
+    ...authed(async (req, res, device) => {
+      const patch = parse(MePatch, req.body);
+      res.json(await meView(deps, await updateMe(deps, device, patch)));
+    }),
+  );
+  app.delete(
+    "/v1/me",
+    ...authed(async (_req, res, device) => {
+      await eraseDevice(deps, device);
+      res.status(204).end();
+    }),
+  );
+  app.put(
+    "/v1/me/phone",
+    json,
+    ...authed(async (req, res, device) => {
+      const body = parse(PhoneBody, req.body);
+      res.status(202).json(await startVerification(deps, device, body));
+    }),
+  );
+  app.post(
+    "/v1/me/phone/verify",
+    json,
+    ...authed(async (req, res, device) => {
+      const { code } = parse(VerifyBody, req.body);
+      res.json(await confirmVerification(deps, device, code));
+    }),
+  );
+  app.delete(
+    "/v1/me/phone",
+    ...authed(async (_req, res, device) => {
+      await removePhone(deps, device);
+      res.status(204).end();
+    }),
+  );
+
+  // --- events ---
+  app.post(
+    "/v1/battery",
+    json,
+    ...authed(async (req, res, device) => {
+      const ev = parse(BatteryBody, req.body);
+      res.status(202).json(await recordBattery(deps, device, ev));
+    }),
+  );
+  app.post(
+    "/v1/heartbeat",
+    json,
+    ...authed(async (req, res, device) => {
+      await recordHeartbeat(deps, device, parse(HeartbeatBody, req.body));
+      res.status(204).end();
+    }),
+  );
+  app.get(
+    "/v1/deliveries",
+    ...authed(async (req, res, device) => {
+      const { limit } = parse(DeliveriesQuery, req.query);
+      const rows = await store.db
+        .selectFrom("deliveries")
+        .select(["id", "channel", "kind", "status", "created_at", "sent_at", "error"])
+        .where("device_id", "=", device.id)
+        .orderBy("created_at", "desc")
+        .orderBy("id", "desc")
+        .limit(limit)
+        .execute();
+      res.json(
+        rows.map((r) => ({
+          id: r.id,
+          channel: r.channel,
+          kind: r.kind,
+          status: r.status,
+          createdAt: r.created_at,
+          ...(r.sent_at ? { sentAt: r.sent_at } : {}),
+          ...(r.error ? { error: r.error } : {}),
+        })),
+      );
+    }),
+  );
+
+  // --- Twilio webhooks (signed) ---
+  const twilioOnly = (req: Request, _res: Response, next: NextFunction) => {
+    if (config.sms.provider !== "twilio" || !config.sms.twilio) return next(new Problem(404, "not_found", "No such endpoint."));
+    const sig = req.headers["x-twilio-signature"];
+    const params = (req.body ?? {}) as Record<string, string>;
+    const ok = typeof sig === "string" && twilio.validateRequest(config.sms.twilio.authToken, sig, publicUrl() + req.originalUrl, params);
+    if (!ok) return next(new Problem(403, "forbidden", "Missing or wrong X-Twilio-Signature."));
+    next();
+  };
+  const str = (v: unknown) => (typeof v === "string" ? v : "");
+  app.post(
+    "/webhooks/twilio/inbound",
+    form,
+    twilioOnly,
+    asyncRoute(async (req, res) => {
+      const twiml = await handleInbound(deps, str(req.body.From), str(req.body.Body));
+      res.type("text/xml").send(`<?xml version="1.0" encoding="UTF-8"?>${twiml}`);
+    }),
+  );
+  app.post(
+    "/webhooks/twilio/status",
+    form,
+    twilioOnly,
+    asyncRoute(async (req, res) => {
+      await handleStatus(deps, str(req.body.MessageSid), str(req.body.MessageStatus), str(req.body.ErrorCode) || undefined);
+      res.status(204).end();
+    }),
+  );
+
+  // --- the dev outbox: what would have been sent (SMS_PROVIDER=outbox only) ---
+  const outbox = () => {
+    if (config.sms.provider !== "outbox" || deps.sms.name !== "outbox" || !("list" in deps.sms)) {
+      throw new Problem(404, "not_found", "No such endpoint.");
+    }
+    return deps.sms as OutboxSms;
+  };
+  app.get(
+    "/dev/outbox.json",
+    asyncRoute(async (_req, res) => {
+      const rows = await outbox().list();
+      res.json(rows.map((r) => ({ id: r.id, ref: r.ref, to: maskPhone(r.to), body: r.body, createdAt: r.createdAt })));
+    }),
+  );
+  app.get(
+    "/dev/outbox",
+    asyncRoute(async (_req, res) => {
+      const rows = await outbox().list();
+      const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+      const items = rows
+        .map((r) => `<tr><td>${esc(r.createdAt)}</td><td>${esc(maskPhone(r.to))}</td><td>${esc(r.body)}</td></tr>`)
+        .join("");
+      res.type("html").send(
+        `<!doctype html><html lang="en"><meta charset="utf-8"><title>WristRelay outbox</title>` +
+          `<h1>SMS outbox</h1><p>SMS_PROVIDER=outbox: these messages were recorded, not sent.</p>` +
+          `<table><thead><tr><th>when</th><th>to</th><th>text</th></tr></thead><tbody>${items || '<tr><td colspan="3">nothing yet</td></tr>'}</tbody></table></html>`,
+      );
+    }),
+  );
+
+  app.use((_req, _res, next) => next(new Problem(404, "not_found", "No such endpoint.")));
+
+  // The one error handler: problem+json, never a stack trace to the client.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    let p: Problem;
+    if (err instanceof Problem) p = err;
+    else {
+      const e = err as { type?: string; status?: number; message?: string };
+      if (e?.type === "entity.parse.failed") p = new Problem(400, "invalid_json", "The body is not valid JSON.");
+      else if (e?.type === "entity.too.large") p = new Problem(413, "payload_too_large", `Bodies are limited to ${BODY_LIMIT}.`);
+      else if (e?.type === "encoding.unsupported" || e?.type === "charset.unsupported")
+        p = new Problem(415, "unsupported_media_type", "Send UTF-8 JSON.");
+      else if (typeof e?.status === "number" && e.status >= 400 && e.status < 500)
+        p = new Problem(e.status, "invalid_request", "The request could not be read.");
+      else {
+        req.log?.error({ err }, "unhandled error");
+        p = new Problem(500, "internal", "Something went wrong on the relay; it has been logged.");
+      }
+    }
+    if (res.headersSent) return;
+    if (p.extra.retryAfterSec !== undefined) res.setHeader("Retry-After", String(p.extra.retryAfterSec));
+    res.status(p.status).type("application/problem+json").send(JSON.stringify(problemBody(p, req.path)));
+  });
+
+  return app;
+}

@@ -1,0 +1,151 @@
+// A battery report: the event row, the wearer's alert state and any SMS are written in ONE transaction,
+// keyed by (device, eventId) so a repeated id returns the first answer and causes nothing new.
+import { Problem } from "../http/problem.ts";
+import type { Tx } from "../store/open-store.ts";
+import { lowBatteryText, type Lang } from "./alert-text.ts";
+import { decideBattery } from "./battery-policy.ts";
+import type { Deps } from "./deps.ts";
+import type { Device } from "./devices.ts";
+import { quietHoursEnd, readPreferences } from "./preferences.ts";
+import { chargeSms, enqueueSms } from "./sms-queue.ts";
+
+export interface BatteryEvent {
+  eventId: string;
+  level: number;
+  charging: boolean;
+  observedAt: string;
+  source: "watch" | "phone";
+  timeLeftMinutes?: number;
+}
+
+export interface BatteryAnswer {
+  eventId: string;
+  action: "sms" | "none";
+  reason?: string;
+}
+
+/** Clocks drift; a report from further ahead than this would block real ones as "newer", so it is refused. */
+const MAX_FUTURE_MS = 10 * 60_000;
+
+export async function recordBattery(deps: Deps, device: Device, ev: BatteryEvent): Promise<BatteryAnswer> {
+  const now = deps.clock.now();
+  const observed = new Date(ev.observedAt);
+  if (observed.getTime() > now.getTime() + MAX_FUTURE_MS) {
+    throw new Problem(400, "invalid_request", "observedAt is in the future; check the phone's clock.");
+  }
+  const { store } = deps;
+  let queued = false;
+  const run = () =>
+    store.db.transaction().execute(async (tx) => {
+      const seen = await tx
+        .selectFrom("events")
+        .select("answer")
+        .where("device_id", "=", device.id)
+        .where("event_id", "=", ev.eventId)
+        .executeTakeFirst();
+      if (seen) return JSON.parse(seen.answer) as BatteryAnswer;
+      // Per-wearer serialisation: on PostgreSQL lock the device row; SQLite runs one transaction at a time.
+      let q = tx.selectFrom("devices").selectAll().where("id", "=", device.id);
+      if (store.dialect === "postgres") q = q.forUpdate();
+      const dev = await q.executeTakeFirst();
+      if (!dev) throw new Problem(401, "unauthorized", "This device token is not known (wrong, or the wearer was erased).");
+      const answer = await decide(tx, deps, dev, ev, observed);
+      if (answer.action === "sms") queued = true;
+      await tx
+        .insertInto("events")
+        .values({
+          device_id: device.id,
+          event_id: ev.eventId,
+          kind: "battery",
+          observed_at: observed.toISOString(),
+          answer: JSON.stringify(answer),
+          created_at: now.toISOString(),
+        })
+        .execute();
+      return answer;
+    });
+  let answer: BatteryAnswer;
+  try {
+    answer = await run();
+  } catch (err) {
+    // Two concurrent posts of one id on PostgreSQL: the loser hits the primary key; answer as the winner did.
+    if ((err as { code?: string }).code === "23505") {
+      queued = false;
+      answer = await run();
+    } else throw err;
+  }
+  if (queued) deps.onEnqueue?.();
+  return answer;
+}
+
+async function decide(tx: Tx, deps: Deps, dev: Device, ev: BatteryEvent, observed: Date): Promise<BatteryAnswer> {
+  const now = deps.clock.now();
+  const prefs = readPreferences(dev.preferences);
+  const outcome = decideBattery(
+    { alerted: JSON.parse(dev.alerted) as number[], lastObservedAt: dev.last_observed_at },
+    { level: ev.level, charging: ev.charging, observedAt: observed.toISOString() },
+    prefs.lowBattery,
+  );
+  const none = (reason: string): BatteryAnswer => ({ eventId: ev.eventId, action: "none", reason });
+  if (!outcome.alert && outcome.reason === "stale") return none("out_of_order");
+  await tx
+    .updateTable("devices")
+    .set({
+      alerted: JSON.stringify(outcome.alerted),
+      last_observed_at: observed.toISOString(),
+      last_level: ev.level,
+      last_seen_at: now.toISOString(),
+      silence_alerted: 0,
+    })
+    .where("id", "=", dev.id)
+    .execute();
+  if (!outcome.alert) {
+    if (outcome.reason === "charging") {
+      // A delayed (quiet-hours) alert is pointless once the watch is on its charger.
+      await tx
+        .updateTable("deliveries")
+        .set({ status: "dead", error: "superseded_by_charging", updated_at: now.toISOString() })
+        .where("device_id", "=", dev.id)
+        .where("kind", "=", "low_battery")
+        .where("status", "=", "queued")
+        .where("next_attempt_at", ">", now.toISOString())
+        .execute();
+    }
+    return none(outcome.reason);
+  }
+  if (!prefs.sms) return none("sms_disabled");
+  if (!dev.phone_number) return none("no_phone");
+  if (dev.phone_verified !== 1) return none("unverified_phone");
+  const optedOut = await tx.selectFrom("optouts").select("number").where("number", "=", dev.phone_number).executeTakeFirst();
+  if (optedOut) return none("opted_out");
+  const quietEnd = outcome.critical ? null : quietHoursEnd(now, dev.timezone, prefs.quietHours);
+  const charge = await chargeSms(tx, deps, dev.phone_number, { perNumber: true });
+  if (charge !== "ok") return none(charge);
+  await enqueueSms(tx, deps, {
+    deviceId: dev.id,
+    kind: "low_battery",
+    to: dev.phone_number,
+    body: lowBatteryText(dev.language as Lang, ev.level, ev.timeLeftMinutes),
+    eventId: ev.eventId,
+    notBefore: quietEnd ?? undefined,
+  });
+  return quietEnd ? { eventId: ev.eventId, action: "sms", reason: "quiet_hours" } : { eventId: ev.eventId, action: "sms" };
+}
+
+export async function recordHeartbeat(deps: Deps, device: Device, hb: { observedAt: string; level?: number }) {
+  const now = deps.clock.now();
+  const observed = new Date(hb.observedAt);
+  if (observed.getTime() > now.getTime() + MAX_FUTURE_MS) {
+    throw new Problem(400, "invalid_request", "observedAt is in the future; check the phone's clock.");
+  }
+  const newer = !device.last_observed_at || observed.getTime() >= Date.parse(device.last_observed_at);
+  await deps.store.db
+    .updateTable("devices")
+    .set({
+      last_seen_at: now.toISOString(),
+      silence_alerted: 0,
+      ...(newer ? { last_observed_at: observed.toISOString(), ...(hb.level !== undefined ? { last_level: hb.level } : {}) } : {}),
+    })
+    .where("id", "=", device.id)
+    .execute();
+}

@@ -1,0 +1,102 @@
+// Device identity: anonymous registration, bearer tokens stored hashed, the wearer's view of itself, erasure.
+import { createHash, randomBytes } from "node:crypto";
+import type { DevicesTable } from "../store/schema.ts";
+import { Problem } from "../http/problem.ts";
+import type { Deps } from "./deps.ts";
+import { newId } from "./ids.ts";
+import { takeSlot } from "./limits.ts";
+import { maskPhone } from "./phone.ts";
+import { defaultPreferences, readPreferences, type Preferences } from "./preferences.ts";
+
+export type Device = DevicesTable;
+
+export const hashToken = (token: string) => createHash("sha256").update(token).digest("hex");
+
+export async function registerDevice(
+  deps: Deps,
+  clientAddress: string,
+  body: { timezone: string; language?: string; model?: string; appVersion?: string },
+): Promise<{ deviceId: string; token: string }> {
+  const now = deps.clock.now();
+  const { db } = deps.store;
+  const wait = await takeSlot(db, `register:${clientAddress}`, deps.config.limits.registrationsPerHour, 3_600_000, now);
+  if (wait !== null) throw new Problem(429, "rate_limited", "Too many registrations from this address; try again later.", { retryAfterSec: wait });
+  const token = randomBytes(32).toString("base64url");
+  const deviceId = newId("dev", now);
+  await db
+    .insertInto("devices")
+    .values({
+      id: deviceId,
+      token_hash: hashToken(token),
+      timezone: body.timezone,
+      language: body.language ?? "en-US",
+      model: body.model ?? null,
+      app_version: body.appVersion ?? null,
+      preferences: JSON.stringify(defaultPreferences()),
+      created_at: now.toISOString(),
+      last_seen_at: null,
+      last_level: null,
+      last_observed_at: null,
+      alerted: "[]",
+      silence_alerted: 0,
+      phone_number: null,
+      phone_verified: 0,
+    })
+    .execute();
+  return { deviceId, token };
+}
+
+export async function authenticate(deps: Deps, authorization: string | undefined): Promise<Device> {
+  const m = /^Bearer ([A-Za-z0-9_-]{20,100})$/.exec(authorization ?? "");
+  if (!m) throw new Problem(401, "unauthorized", "Send the device token as Authorization: Bearer <token>.");
+  const device = await deps.store.db.selectFrom("devices").selectAll().where("token_hash", "=", hashToken(m[1])).executeTakeFirst();
+  if (!device) throw new Problem(401, "unauthorized", "This device token is not known (wrong, or the wearer was erased).");
+  return device;
+}
+
+export async function isOptedOut(deps: Deps, number: string): Promise<boolean> {
+  const row = await deps.store.db.selectFrom("optouts").select("number").where("number", "=", number).executeTakeFirst();
+  return !!row;
+}
+
+export async function meView(deps: Deps, device: Device) {
+  return {
+    deviceId: device.id,
+    timezone: device.timezone,
+    language: device.language,
+    phone: device.phone_number
+      ? { masked: maskPhone(device.phone_number), verified: device.phone_verified === 1, optedOut: await isOptedOut(deps, device.phone_number) }
+      : null,
+    x: { linked: false },
+    preferences: readPreferences(device.preferences),
+    lastSeenAt: device.last_seen_at,
+  };
+}
+
+export async function updateMe(
+  deps: Deps,
+  device: Device,
+  patch: { timezone?: string; language?: string; preferences?: Partial<Preferences> },
+): Promise<Device> {
+  const prefs = { ...readPreferences(device.preferences), ...(patch.preferences ?? {}) };
+  prefs.lowBattery = prefs.lowBattery.slice().sort((a, b) => b - a);
+  const values = {
+    timezone: patch.timezone ?? device.timezone,
+    language: patch.language ?? device.language,
+    preferences: JSON.stringify(prefs),
+  };
+  await deps.store.db.updateTable("devices").set(values).where("id", "=", device.id).execute();
+  return { ...device, ...values };
+}
+
+/** Every record of this wearer goes: phone, code, events, deliveries (and their dev-outbox copies), the device. */
+export async function eraseDevice(deps: Deps, device: Device): Promise<void> {
+  await deps.store.db.transaction().execute(async (tx) => {
+    const refs = tx.selectFrom("deliveries").select("id").where("device_id", "=", device.id);
+    await tx.deleteFrom("outbox_messages").where("ref", "in", refs).execute();
+    await tx.deleteFrom("deliveries").where("device_id", "=", device.id).execute();
+    await tx.deleteFrom("events").where("device_id", "=", device.id).execute();
+    await tx.deleteFrom("codes").where("device_id", "=", device.id).execute();
+    await tx.deleteFrom("devices").where("id", "=", device.id).execute();
+  });
+}

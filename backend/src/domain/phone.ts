@@ -1,0 +1,32 @@
+// Phone numbers: parsing to E.164 with full metadata, country allow-list, masking for display and logs.
+import { createHmac } from "node:crypto";
+import { parsePhoneNumberFromString } from "libphonenumber-js/max";
+import type { CountryCode } from "libphonenumber-js/max";
+import { Problem } from "../http/problem.ts";
+
+export function parsePhone(number: string, country: string | undefined, allowed: string[]): string {
+  const parsed = parsePhoneNumberFromString(number, country ? (country.toUpperCase() as CountryCode) : undefined);
+  if (!parsed || !parsed.isValid()) {
+    throw new Problem(422, "invalid_phone", "That is not a valid phone number. Use the international form, e.g. +14155552671, or give the country.");
+  }
+  if (!parsed.country || !allowed.includes(parsed.country)) {
+    throw new Problem(
+      422,
+      "country_not_allowed",
+      `This relay sends SMS only to numbers in ${allowed.join(", ")}${parsed.country ? `; this number is in ${parsed.country}` : ""}.`,
+    );
+  }
+  return parsed.number;
+}
+
+/** "+1 •••• •• 71": the calling code and the last two digits, nothing else. */
+export function maskPhone(e164: string): string {
+  const parsed = parsePhoneNumberFromString(e164);
+  const cc = parsed?.countryCallingCode ?? "";
+  return `+${cc} •••• •• ${e164.slice(-2)}`;
+}
+
+/** A key for counters and rate limits that never stores the number itself. */
+export function numberKey(secret: Buffer, e164: string): string {
+  return createHmac("sha256", secret).update("number:" + e164).digest("base64url").slice(0, 22);
+}

@@ -1,0 +1,73 @@
+// Request bodies, parsed at the edge with zod. Unknown fields are refused everywhere (strict objects).
+import { z } from "zod";
+import { LANGUAGES, MAX_THRESHOLDS } from "../../../common/settings.ts";
+import { isValidTimeZone } from "../domain/preferences.ts";
+
+const timezone = z.string().min(1).max(64).refine(isValidTimeZone, "not an IANA time zone, e.g. Europe/Paris");
+const language = z.enum(LANGUAGES as [string, ...string[]]);
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "a 24-hour time like 07:30");
+const eventId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 characters of A-Z a-z 0-9 _ -");
+const observedAt = z.iso.datetime({ offset: true });
+
+export const RegisterBody = z.strictObject({
+  timezone,
+  language: language.optional(),
+  model: z.string().max(64).optional(),
+  appVersion: z.string().max(32).optional(),
+});
+
+export const PreferencesPatch = z.strictObject({
+  lowBattery: z
+    .array(z.int().min(1).max(99))
+    .min(1)
+    .max(MAX_THRESHOLDS)
+    .refine((a) => new Set(a).size === a.length, "thresholds must be distinct")
+    .optional(),
+  quietHours: z
+    .strictObject({ start: hhmm, end: hhmm })
+    .refine((q) => q.start !== q.end, "start and end must differ")
+    .nullable()
+    .optional(),
+  summaryTime: hhmm.optional(),
+  postActivity: z.boolean().optional(),
+  postSleep: z.boolean().optional(),
+  sms: z.boolean().optional(),
+  silenceAlertHours: z.int().min(0).max(72).optional(),
+});
+
+export const MePatch = z.strictObject({
+  timezone: timezone.optional(),
+  language: language.optional(),
+  preferences: PreferencesPatch.optional(),
+});
+
+export const PhoneBody = z.strictObject({
+  number: z.string().min(3).max(32),
+  country: z.string().regex(/^[A-Za-z]{2}$/, "an ISO 3166 alpha-2 code like US").optional(),
+});
+
+export const VerifyBody = z.strictObject({
+  code: z
+    .string()
+    .max(16)
+    .transform((s) => s.replace(/\s+/g, ""))
+    .pipe(z.string().regex(/^\d{6}$/, "the code has 6 digits")),
+});
+
+export const BatteryBody = z.strictObject({
+  eventId,
+  level: z.int().min(0).max(100),
+  charging: z.boolean(),
+  observedAt,
+  source: z.enum(["watch", "phone"]),
+  timeLeftMinutes: z.int().min(0).max(20_160).optional(),
+});
+
+export const HeartbeatBody = z.strictObject({
+  observedAt,
+  level: z.int().min(0).max(100).optional(),
+});
+
+export const DeliveriesQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});

@@ -1,0 +1,84 @@
+// Wires an app and a delivery worker on a store and listens: shared by main.ts and the test helpers.
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import { createApp } from "./app.ts";
+import { publicUrl, type Config } from "./config.ts";
+import type { Clock, Deps } from "./domain/deps.ts";
+import { createDeliveryWorker, type DeliveryWorker } from "./domain/delivery-worker.ts";
+import { checkSilence } from "./domain/silence.ts";
+import type { SmsProvider } from "./providers/sms.ts";
+import type { Store } from "./store/open-store.ts";
+
+export interface Running {
+  url: string;
+  server: Server;
+  worker: DeliveryWorker;
+  deps: Deps;
+  /** stop accepting, finish in-flight requests and the send in flight; queued deliveries stay queued */
+  stop(): Promise<void>;
+}
+
+export async function serve(o: {
+  config: Config;
+  log: Logger;
+  store: Store;
+  sms: SmsProvider;
+  clock: Clock;
+  /** false: no worker loop at all (tests of crash windows) */
+  runWorker?: boolean;
+  random?: () => number;
+}): Promise<Running> {
+  let listening: { host: string; port: number } | undefined;
+  const base = () => publicUrl(o.config, listening);
+  const deps: Deps = { config: o.config, log: o.log, store: o.store, sms: o.sms, clock: o.clock };
+  const worker = createDeliveryWorker({
+    store: o.store,
+    sms: o.sms,
+    clock: o.clock,
+    log: o.log,
+    pollMs: o.config.delivery.pollMs,
+    leaseMs: o.config.delivery.leaseMs,
+    maxAttempts: o.config.delivery.maxAttempts,
+    concurrency: o.config.delivery.concurrency,
+    sendTimeoutMs: o.config.delivery.sendTimeoutMs,
+    random: o.random,
+    statusCallbackUrl: o.config.sms.provider === "twilio" ? () => base() + "/webhooks/twilio/status" : undefined,
+    periodic: [
+      { everyMs: o.config.delivery.silenceCheckMs, run: () => checkSilence(deps) },
+      { everyMs: 3_600_000, run: () => housekeeping(o.store, o.clock) },
+    ],
+  });
+  if (o.runWorker !== false) deps.onEnqueue = () => worker.poke();
+  const app = createApp({ ...deps, publicUrl: base });
+  const server = createServer(app);
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(o.config.port, o.config.host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  listening = { host: o.config.host, port: addr.port };
+  const url = `http://${o.config.host.includes(":") ? `[${o.config.host}]` : o.config.host}:${addr.port}`;
+  if (o.runWorker !== false) worker.start();
+  let stopped: Promise<void> | null = null;
+  return {
+    url,
+    server,
+    worker,
+    deps,
+    stop() {
+      stopped ??= (async () => {
+        const closed = new Promise<void>((r) => server.close(() => r()));
+        server.closeIdleConnections();
+        await Promise.all([closed, worker.stop()]);
+      })();
+      return stopped;
+    },
+  };
+}
+
+async function housekeeping(store: Store, clock: Clock) {
+  const cutoff = new Date(clock.now().getTime() - 2 * 86_400_000).toISOString();
+  await store.db.deleteFrom("rate_events").where("at", "<", cutoff).execute();
+}

@@ -1,0 +1,121 @@
+// One set of migrations for SQLite and PostgreSQL, run at start by Kysely's Migrator.
+import { Kysely, Migrator, sql, type Migration, type MigrationProvider } from "kysely";
+
+const migrations: Record<string, Migration> = {
+  "0001_relay_core": {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable("devices")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("token_hash", "text", (c) => c.notNull().unique())
+        .addColumn("timezone", "text", (c) => c.notNull())
+        .addColumn("language", "text", (c) => c.notNull())
+        .addColumn("model", "text")
+        .addColumn("app_version", "text")
+        .addColumn("preferences", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("last_seen_at", "text")
+        .addColumn("last_level", "integer")
+        .addColumn("last_observed_at", "text")
+        .addColumn("alerted", "text", (c) => c.notNull().defaultTo("[]"))
+        .addColumn("silence_alerted", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("phone_number", "text")
+        .addColumn("phone_verified", "integer", (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.createIndex("devices_phone").on("devices").column("phone_number").execute();
+
+      await db.schema
+        .createTable("events")
+        .addColumn("device_id", "text", (c) => c.notNull())
+        .addColumn("event_id", "text", (c) => c.notNull())
+        .addColumn("kind", "text", (c) => c.notNull())
+        .addColumn("observed_at", "text", (c) => c.notNull())
+        .addColumn("answer", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addPrimaryKeyConstraint("events_pk", ["device_id", "event_id"])
+        .execute();
+
+      await db.schema
+        .createTable("deliveries")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("device_id", "text")
+        .addColumn("channel", "text", (c) => c.notNull())
+        .addColumn("kind", "text", (c) => c.notNull())
+        .addColumn("to_number", "text")
+        .addColumn("body", "text", (c) => c.notNull())
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("next_attempt_at", "text", (c) => c.notNull())
+        .addColumn("claimed_until", "text")
+        .addColumn("claimed_by", "text")
+        .addColumn("provider_id", "text")
+        .addColumn("error", "text")
+        .addColumn("event_id", "text")
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("sent_at", "text")
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("deliveries_due").on("deliveries").columns(["status", "next_attempt_at"]).execute();
+      await db.schema.createIndex("deliveries_device").on("deliveries").columns(["device_id", "created_at"]).execute();
+      await db.schema.createIndex("deliveries_provider").on("deliveries").column("provider_id").execute();
+      await db.schema.createIndex("deliveries_to").on("deliveries").columns(["to_number", "status"]).execute();
+
+      await db.schema
+        .createTable("codes")
+        .addColumn("device_id", "text", (c) => c.primaryKey())
+        .addColumn("number", "text", (c) => c.notNull())
+        .addColumn("code_hash", "text", (c) => c.notNull())
+        .addColumn("expires_at", "text", (c) => c.notNull())
+        .addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable("optouts")
+        .addColumn("number", "text", (c) => c.primaryKey())
+        .addColumn("opted_out_at", "text", (c) => c.notNull())
+        .execute();
+
+      // Rolling-window rate limits (registrations per address, code sends); keys never hold a raw number.
+      await db.schema
+        .createTable("rate_events")
+        .addColumn("key", "text", (c) => c.notNull())
+        .addColumn("at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("rate_events_key_at").on("rate_events").columns(["key", "at"]).execute();
+
+      // Daily counters (global SMS budget, per-number caps), incremented atomically with an upsert.
+      await db.schema
+        .createTable("counters")
+        .addColumn("name", "text", (c) => c.primaryKey())
+        .addColumn("count", "integer", (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable("outbox_messages")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("ref", "text", (c) => c.notNull().unique())
+        .addColumn("to_number", "text", (c) => c.notNull())
+        .addColumn("body", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .execute();
+    },
+  },
+};
+
+class StaticProvider implements MigrationProvider {
+  async getMigrations() {
+    return migrations;
+  }
+}
+
+export async function migrate(db: Kysely<any>): Promise<void> {
+  const migrator = new Migrator({ db, provider: new StaticProvider() });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === "Error");
+    throw new Error(`migration ${failed?.migrationName ?? "?"} failed: ${(error as Error).message ?? error}`);
+  }
+}
+
+export { sql };

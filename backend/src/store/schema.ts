@@ -1,0 +1,92 @@
+// Table shapes shared by SQLite and PostgreSQL. Times are ISO 8601 UTC strings (Date#toISOString),
+// which sort and compare correctly as text on both; booleans are 0/1 integers on both.
+
+export interface DevicesTable {
+  id: string;
+  token_hash: string;
+  timezone: string;
+  language: string;
+  model: string | null;
+  app_version: string | null;
+  preferences: string; // JSON
+  created_at: string;
+  last_seen_at: string | null;
+  last_level: number | null;
+  last_observed_at: string | null; // newest battery/heartbeat observedAt processed
+  alerted: string; // JSON number[]: thresholds already alerted in this discharge cycle
+  silence_alerted: number;
+  phone_number: string | null; // E.164
+  phone_verified: number;
+}
+
+export interface EventsTable {
+  device_id: string;
+  event_id: string;
+  kind: string;
+  observed_at: string;
+  answer: string; // JSON: the first answer, returned again for a repeated id
+  created_at: string;
+}
+
+export interface DeliveriesTable {
+  id: string;
+  device_id: string | null;
+  channel: "sms" | "x";
+  kind: string; // "low_battery" | "silence" | "verification" | later "activity" | "sleep"
+  to_number: string | null;
+  body: string;
+  status: string; // queued | sending | sent | delivered | undelivered | failed | dead
+  attempts: number;
+  next_attempt_at: string;
+  claimed_until: string | null;
+  claimed_by: string | null;
+  provider_id: string | null;
+  error: string | null;
+  event_id: string | null;
+  created_at: string;
+  sent_at: string | null;
+  updated_at: string;
+}
+
+export interface CodesTable {
+  device_id: string;
+  number: string;
+  code_hash: string;
+  expires_at: string;
+  attempts: number;
+  created_at: string;
+}
+
+export interface OptoutsTable {
+  number: string;
+  opted_out_at: string;
+}
+
+export interface RateEventsTable {
+  key: string;
+  at: string;
+}
+
+export interface CountersTable {
+  name: string;
+  count: number;
+}
+
+export interface OutboxMessagesTable {
+  id: string;
+  ref: string;
+  to_number: string;
+  body: string;
+  created_at: string;
+}
+
+export interface Database {
+  devices: DevicesTable;
+  events: EventsTable;
+  deliveries: DeliveriesTable;
+  codes: CodesTable;
+  optouts: OptoutsTable;
+  rate_events: RateEventsTable;
+  counters: CountersTable;
+  outbox_messages: OutboxMessagesTable;
+}

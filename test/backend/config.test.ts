@@ -1,0 +1,45 @@
+// Configuration from the environment: the documented defaults, and every problem reported at once.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../backend/src/config.ts";
+
+describe("config", () => {
+  it("when nothing is set in development, then the relay-api.md defaults apply and a secret is generated once into the data folder", () => {
+    const dir = mkdtempSync(join(tmpdir(), "wr-cfg-"));
+    try {
+      const url = `file:${join(dir, "relay.db")}`;
+      const c = loadConfig({ DATABASE_URL: url });
+      expect(c.port).toBe(8787);
+      expect(c.host).toBe("127.0.0.1");
+      expect(c.sms.provider).toBe("outbox");
+      expect(c.sms.countries).toEqual(["US", "CA", "GB", "JP", "DE", "FR", "AU"]);
+      expect(c.logLevel).toBe("info");
+      expect(c.sms.dailyBudget).toBe(1000);
+      expect(c.sms.perNumberDaily).toBe(3);
+      expect(c.secret).toHaveLength(32);
+      expect(readFileSync(join(dir, "relay-secret"), "utf8").trim()).toBe(c.secret.toString("base64"));
+      expect(loadConfig({ DATABASE_URL: url }).secret.equals(c.secret)).toBe(true);
+      expect(loadConfig({ RELAY_SECRET: c.secret.toString("base64") }).databaseUrl).toBe("file:data/relay.db");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("when several variables are wrong, then one error lists every one of them", () => {
+    let err: unknown;
+    try {
+      loadConfig({ PORT: "99999", SMS_COUNTRIES: "USA", NODE_ENV: "production", SMS_PROVIDER: "sns", AWS_ACCESS_KEY_ID: "x" });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const msg = (err as Error).message;
+    for (const name of ["PORT", "SMS_COUNTRIES", "RELAY_SECRET", "AWS_REGION", "AWS_SECRET_ACCESS_KEY"]) expect(msg).toContain(name);
+  });
+
+  it("when PORT is 0, then it is accepted (a free port is picked at listen)", () => {
+    expect(loadConfig({ PORT: "0", RELAY_SECRET: Buffer.alloc(32, 1).toString("base64") }).port).toBe(0);
+  });
+});
