@@ -18,7 +18,7 @@ import { CompanionHost, KeyValueStore, SettingsStore, StorageChange } from "./ho
 import { createLink, Link } from "./link";
 import { createOutbox, Outbox, OutboxItem, SendOutcome } from "./outbox";
 import { createRelayClient, RelayErr, RelayResult } from "./relay-client";
-import { resultOfBatteryAnswer, resultOfRefusal } from "./results";
+import { resultOfBatteryAnswer, resultOfRefusal, smsFate } from "./results";
 import { COMPANION_KEYS, readLanguage, readPreferences, readWatchSettings, writeStatus, writeToggleDefaults } from "./settings-sync";
 import { phoneBatteryEvent } from "./watch-view";
 
@@ -44,7 +44,14 @@ export const STATE_KEYS = {
   meCheck: "wr.meCheck",
   lastEventAt: "wr.lastEventAt",
   registeredAt: "wr.registeredAt",
+  awaiting: "wr.awaiting",
 };
+
+/** How long after an SMS was queued the companion asks the relay what became of it. */
+const RESULT_CHECK_MS = 30 * 1000;
+/** Events whose SMS fate is still unknown are forgotten after this long, and at most this many kept. */
+const AWAITING_MAX_AGE_MS = 24 * 3600 * 1000;
+const AWAITING_MAX = 8;
 
 /** What was last sent to the relay (or handled) per setting, so a restart reconciles only changes. */
 interface SyncState {
@@ -339,6 +346,60 @@ export function startCompanion(host: CompanionHost, options?: CompanionOptions):
     else if (outcome.kind === "permanent") k = resultOfRefusal(outcome.reason);
     else if (item.attempts + 1 === RELAY_DOWN_AFTER) k = "relay_down";
     if (k && item.id.indexOf("ph-") !== 0) toWatch({ v: PROTOCOL_VERSION, t: "res", id: item.id, k: k, at: Math.floor(now() / 1000) }, true);
+    if (k === "sms_queued" || k === "quiet") awaitResult(item.id);
+  }
+
+  // ---- what became of a queued SMS: sent (and when) or failed, for the face ----
+  let resultTimer: unknown = null;
+  function readAwaiting(): { id: string; at: number }[] {
+    let list: unknown;
+    try {
+      list = JSON.parse(storage.getItem(STATE_KEYS.awaiting) || "[]");
+    } catch (e) {
+      list = [];
+    }
+    const out: { id: string; at: number }[] = [];
+    if (!(list instanceof Array)) return out;
+    for (let i = 0; i < list.length; i++) {
+      const a = list[i] as { id?: unknown; at?: unknown };
+      if (a && typeof a.id === "string" && typeof a.at === "number" && now() - a.at < AWAITING_MAX_AGE_MS) out.push({ id: a.id, at: a.at });
+    }
+    return out;
+  }
+  function awaitResult(id: string): void {
+    const list = readAwaiting().filter((a) => a.id !== id);
+    list.push({ id: id, at: now() });
+    while (list.length > AWAITING_MAX) list.shift();
+    storage.setItem(STATE_KEYS.awaiting, JSON.stringify(list));
+    if (resultTimer === null && !stopped) {
+      resultTimer = clock.setTimeout(() => {
+        resultTimer = null;
+        void serial(checkResults);
+      }, RESULT_CHECK_MS);
+    }
+  }
+  function checkResults(): Promise<void> {
+    const awaiting = readAwaiting();
+    if (awaiting.length === 0 || !storage.getItem(STATE_KEYS.token)) return Promise.resolve();
+    return authed<unknown>("GET", "/v1/deliveries?limit=20").then((r) => {
+      if (!r.ok || !(r.body instanceof Array)) return;
+      const rows = r.body as { eventId?: unknown; status?: unknown; sentAt?: unknown; channel?: unknown }[];
+      const left: { id: string; at: number }[] = [];
+      for (let i = 0; i < awaiting.length; i++) {
+        const a = awaiting[i];
+        let row: { status?: unknown; sentAt?: unknown } | null = null;
+        for (let j = 0; j < rows.length; j++) if (rows[j] && rows[j].eventId === a.id && rows[j].channel === "sms") row = rows[j];
+        const fate = row ? smsFate(row.status) : null;
+        if (!fate) {
+          left.push(a);
+          continue;
+        }
+        const sentAt = row && typeof row.sentAt === "string" ? Date.parse(row.sentAt) : NaN;
+        const at = Math.floor((fate === "sms_sent" && sentAt === sentAt ? sentAt : now()) / 1000);
+        toWatch({ v: PROTOCOL_VERSION, t: "res", id: a.id, k: fate, at: at }, true);
+      }
+      storage.setItem(STATE_KEYS.awaiting, JSON.stringify(left));
+    });
   }
   function scheduleRetry(): void {
     if (stopped) return;
@@ -489,9 +550,12 @@ export function startCompanion(host: CompanionHost, options?: CompanionOptions):
   }
 
   function refreshPreview(force: boolean): Promise<void> {
-    const day = new Date(now() + offset(now()) * 60000).toISOString().slice(0, 10) + readLanguage(settings, host.locale);
+    const local = now() + offset(now()) * 60000;
+    const day = new Date(local).toISOString().slice(0, 10) + readLanguage(settings, host.locale);
     if (!force && sync().preview === day) return Promise.resolve();
-    return authed<{ text?: string; posts?: { text?: string }[] }>("GET", "/v1/summaries/preview").then((r) => {
+    // the preview shows what tonight's post of yesterday would say
+    const yesterday = new Date(local - 86400000).toISOString().slice(0, 10);
+    return authed<{ text?: string; posts?: { text?: string }[] }>("GET", "/v1/summaries/preview?date=" + yesterday).then((r) => {
       if (r.ok) {
         const b = r.body || {};
         let text = typeof b.text === "string" ? b.text : "";
@@ -502,7 +566,9 @@ export function startCompanion(host: CompanionHost, options?: CompanionOptions):
         writeStatus(settings, KEYS.preview, { state: "unavailable", at: now() });
         setSync({ preview: day });
       } else if (!r.transient) {
+        // a refusal is not retried on every wake-up: once a day, or when the page asks again
         writeStatus(settings, KEYS.preview, { state: "error", code: r.code, at: now() });
+        setSync({ preview: day });
       }
     });
   }
@@ -587,6 +653,7 @@ export function startCompanion(host: CompanionHost, options?: CompanionOptions):
       reconcile()
         .then(() => flush())
         .then(() => heartbeat())
+        .then(() => checkResults())
         .then(() => checkMe())
         .then(() => (storage.getItem(STATE_KEYS.token) ? refreshPreview(false) : undefined))
         .then(() => writeDiagnostics()),
@@ -620,6 +687,7 @@ export function startCompanion(host: CompanionHost, options?: CompanionOptions):
     if (stopped) return;
     stopped = true;
     if (retryTimer !== null) clock.clearTimeout(retryTimer);
+    if (resultTimer !== null) clock.clearTimeout(resultTimer);
     settings.removeEventListener("change", onChange);
     host.me.removeEventListener("wakeinterval", onWake);
     host.me.removeEventListener("unload", onUnload);

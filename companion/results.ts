@@ -25,3 +25,10 @@ export function resultOfRefusal(code: string): ResultKind {
   for (let i = 0; i < BY_REASON.length; i++) if (BY_REASON[i].pattern.test(code)) return BY_REASON[i].kind;
   return "sms_failed";
 }
+
+/** A delivery's status from GET /v1/deliveries as what the face shows; null while still on its way. */
+export function smsFate(status: unknown): ResultKind | null {
+  if (status === "sent" || status === "delivered") return "sms_sent";
+  if (status === "dead" || status === "failed" || status === "undelivered") return "sms_failed";
+  return null;
+}

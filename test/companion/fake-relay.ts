@@ -23,6 +23,8 @@ export interface FakeRelay {
   /** battery events recorded (first time per eventId) */
   battery: any[];
   summaries: any[];
+  /** what GET /v1/deliveries lists, newest first (tests set statuses as the relay's worker would) */
+  deliveries: { id: string; channel: string; kind: string; status: string; createdAt: string; sentAt?: string; eventId?: string }[];
   /** what POST /v1/battery answers (default: sms for a low level) */
   batteryAnswer: (body: any) => { action: string; reason?: string };
   /** what GET /v1/me says about phone and X */
@@ -45,6 +47,7 @@ export async function startFakeRelay(): Promise<FakeRelay> {
     revokeTokens: () => tokens.clear(),
     battery: [],
     summaries: [],
+    deliveries: [],
     me: { phone: null, x: { linked: false } },
     batteryAnswer: (b) => (b.level <= 20 && !b.charging ? { action: "sms" } : { action: "none", reason: "above_threshold" }),
     close: () => new Promise<void>((r) => server.close(() => r())),
@@ -121,6 +124,9 @@ export async function startFakeRelay(): Promise<FakeRelay> {
       case "POST /v1/me/phone/verify":
         if (body.code !== "123456") return problem(res, 422, "wrong_code"), 422;
         send(res, 200, { masked: "+1•••••••67", verified: true });
+        return 200;
+      case "GET /v1/deliveries":
+        send(res, 200, relay.deliveries);
         return 200;
       case "POST /v1/heartbeat":
         send(res, 204);

@@ -47,6 +47,50 @@ describe("what the page and the watch see over time", () => {
     expect(h.settings.json(KEYS.phoneStatus)).toMatchObject({ state: "opted_out", masked: "+1•••67" });
   });
 
+  it("when the relay later reports the alert's SMS sent or dead, then the watch is told sms_sent with the send time, or sms_failed", async () => {
+    h = await startHarness();
+    h.watchSends(bat("e1", 18));
+    await h.settle();
+    expect(h.toWatch.filter((m) => m.t === "res").map((m: any) => m.k)).toEqual(["sms_queued"]);
+    const sentAt = new Date(T0 + 5000).toISOString();
+    h.relay.deliveries = [{ id: "d1", channel: "sms", kind: "low_battery", status: "sent", createdAt: sentAt, sentAt, eventId: "e1" }];
+    await h.clock.advance(31 * 1000);
+    await h.settle();
+    const sent = h.toWatch.filter((m: any) => m.t === "res" && m.k === "sms_sent");
+    expect(sent).toEqual([{ v: 1, t: "res", id: "e1", k: "sms_sent", at: Math.floor((T0 + 5000) / 1000) }]);
+
+    h.watchSends(bat("e2", 9, { thr: 10 } as never));
+    await h.settle();
+    h.relay.deliveries.unshift({ id: "d2", channel: "sms", kind: "low_battery", status: "dead", createdAt: sentAt, eventId: "e2" });
+    await h.clock.advance(31 * 1000);
+    await h.settle();
+    expect(h.toWatch.filter((m: any) => m.t === "res" && m.id === "e2").map((m: any) => m.k)).toEqual(["sms_queued", "sms_failed"]);
+    // each fate is told once: later wake-ups ask nothing more
+    const asked = h.relay.callsTo("GET /v1/deliveries").length;
+    await h.clock.advance(5 * 60000);
+    h.me.wake();
+    await h.settle();
+    expect(h.relay.callsTo("GET /v1/deliveries").length).toBe(asked);
+  });
+
+  it("when the relay refuses the preview, then the page shows the error and wake-ups do not ask again that day", async () => {
+    h = await startHarness();
+    h.relay.failNext("GET /v1/summaries/preview", { status: 400, code: "invalid_request" });
+    h.settings.pageSet(KEYS.postActivity, "false");
+    await h.settle();
+    await h.clock.advance(5 * 60000);
+    h.me.wake();
+    await h.settle();
+    const asked = h.relay.callsTo("GET /v1/summaries/preview").length;
+    expect(h.settings.json(KEYS.preview)).toMatchObject({ state: "error", code: "invalid_request" });
+    for (let i = 0; i < 6; i++) {
+      await h.clock.advance(5 * 60000);
+      h.me.wake();
+      await h.settle();
+    }
+    expect(h.relay.callsTo("GET /v1/summaries/preview").length).toBe(asked);
+  });
+
   it("when the wearer approved on X, then the page shows the linked @name", async () => {
     h = await startHarness();
     h.settings.pageSet(KEYS.xLink, String(T0));
