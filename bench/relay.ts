@@ -210,7 +210,7 @@ async function benchAlertLatency(dir: string) {
     };
     receivedAt = (to) => got.get(to);
   }
-  const env = fake
+  const env: Record<string, string> = fake
     ? { SMS_PROVIDER: "twilio", TWILIO_ACCOUNT_SID: fake.accountSid, TWILIO_AUTH_TOKEN: fake.authToken, TWILIO_FROM: "+15005550006", TWILIO_API_URL: fake.url }
     : {};
   const cfg = config(dir, env);

@@ -2,6 +2,7 @@
 // keyed by (device, eventId) so a repeated id returns the first answer and causes nothing new.
 import { Problem } from "../http/problem.ts";
 import type { Tx } from "../store/open-store.ts";
+import { prepared } from "../store/prepared.ts";
 import { lowBatteryText, type Lang } from "./alert-text.ts";
 import { decideBattery } from "./battery-policy.ts";
 import type { Deps } from "./deps.ts";
@@ -27,6 +28,22 @@ export interface BatteryAnswer {
 /** Clocks drift; a report from further ahead than this would block real ones as "newer", so it is refused. */
 const MAX_FUTURE_MS = 10 * 60_000;
 
+// The queries every report runs, compiled once (store/prepared.ts).
+const seenAnswer = prepared(2, (db, deviceId: string, eventId: string) =>
+  db.selectFrom("events").select("answer").where("device_id", "=", deviceId).where("event_id", "=", eventId),
+);
+const deviceById = prepared(1, (db, id: string) => db.selectFrom("devices").selectAll().where("id", "=", id));
+const deviceByIdForUpdate = prepared(1, (db, id: string) => db.selectFrom("devices").selectAll().where("id", "=", id).forUpdate());
+const insertEvent = prepared(5, (db, deviceId: string, eventId: string, observedAt: string, answer: string, createdAt: string) =>
+  db.insertInto("events").values({ device_id: deviceId, event_id: eventId, kind: "battery", observed_at: observedAt, answer, created_at: createdAt }),
+);
+const updateAlertState = prepared(5, (db, alerted: string, observedAt: string, level: number, seenAt: string, id: string) =>
+  db
+    .updateTable("devices")
+    .set({ alerted, last_observed_at: observedAt, last_level: level, last_seen_at: seenAt, silence_alerted: 0 })
+    .where("id", "=", id),
+);
+
 export async function recordBattery(deps: Deps, device: Device, ev: BatteryEvent): Promise<BatteryAnswer> {
   const now = deps.clock.now();
   const observed = new Date(ev.observedAt);
@@ -37,31 +54,14 @@ export async function recordBattery(deps: Deps, device: Device, ev: BatteryEvent
   let queued = false;
   const run = () =>
     store.db.transaction().execute(async (tx) => {
-      const seen = await tx
-        .selectFrom("events")
-        .select("answer")
-        .where("device_id", "=", device.id)
-        .where("event_id", "=", ev.eventId)
-        .executeTakeFirst();
+      const seen = await seenAnswer.first(store, tx, device.id, ev.eventId);
       if (seen) return JSON.parse(seen.answer) as BatteryAnswer;
       // Per-wearer serialisation: on PostgreSQL lock the device row; SQLite runs one transaction at a time.
-      let q = tx.selectFrom("devices").selectAll().where("id", "=", device.id);
-      if (store.dialect === "postgres") q = q.forUpdate();
-      const dev = await q.executeTakeFirst();
+      const dev = await (store.dialect === "postgres" ? deviceByIdForUpdate : deviceById).first(store, tx, device.id);
       if (!dev) throw new Problem(401, "unauthorized", "This device token is not known (wrong, or the wearer was erased).");
       const answer = await decide(tx, deps, dev, ev, observed);
       if (answer.action === "sms") queued = true;
-      await tx
-        .insertInto("events")
-        .values({
-          device_id: device.id,
-          event_id: ev.eventId,
-          kind: "battery",
-          observed_at: observed.toISOString(),
-          answer: JSON.stringify(answer),
-          created_at: now.toISOString(),
-        })
-        .execute();
+      await insertEvent.run(store, tx, device.id, ev.eventId, observed.toISOString(), JSON.stringify(answer), now.toISOString());
       return answer;
     });
   let answer: BatteryAnswer;
@@ -88,17 +88,7 @@ async function decide(tx: Tx, deps: Deps, dev: Device, ev: BatteryEvent, observe
   );
   const none = (reason: string): BatteryAnswer => ({ eventId: ev.eventId, action: "none", reason });
   if (!outcome.alert && outcome.reason === "stale") return none("out_of_order");
-  await tx
-    .updateTable("devices")
-    .set({
-      alerted: JSON.stringify(outcome.alerted),
-      last_observed_at: observed.toISOString(),
-      last_level: ev.level,
-      last_seen_at: now.toISOString(),
-      silence_alerted: 0,
-    })
-    .where("id", "=", dev.id)
-    .execute();
+  await updateAlertState.run(deps.store, tx, JSON.stringify(outcome.alerted), observed.toISOString(), ev.level, now.toISOString(), dev.id);
   if (!outcome.alert) {
     if (outcome.reason === "charging") {
       // A delayed (quiet-hours) alert is pointless once the watch is on its charger.

@@ -3,14 +3,26 @@ import type { Store } from "../store/open-store.ts";
 import { budgetCounter, readCounter } from "../domain/limits.ts";
 
 export function createHttpCounter() {
-  const counts = new Map<string, number>();
+  // one cell per (method, route, status), found through nested maps: no label string per request;
+  // `cells` keeps first-seen order for the exposition
+  const cells: { labels: string; n: number }[] = [];
+  const index = new Map<string, Map<string, Map<number, { labels: string; n: number }>>>();
   return {
     inc(method: string, route: string, status: number) {
-      const key = `method="${method}",route="${route}",status="${status}"`;
-      counts.set(key, (counts.get(key) ?? 0) + 1);
+      let byRoute = index.get(method);
+      if (!byRoute) index.set(method, (byRoute = new Map()));
+      let byStatus = byRoute.get(route);
+      if (!byStatus) byRoute.set(route, (byStatus = new Map()));
+      let cell = byStatus.get(status);
+      if (!cell) {
+        cell = { labels: `method="${method}",route="${route}",status="${status}"`, n: 0 };
+        byStatus.set(status, cell);
+        cells.push(cell);
+      }
+      cell.n++;
     },
     lines(): string[] {
-      return [...counts].map(([k, v]) => `wristrelay_http_requests_total{${k}} ${v}`);
+      return cells.map((c) => `wristrelay_http_requests_total{${c.labels}} ${c.n}`);
     },
   };
 }

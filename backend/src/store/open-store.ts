@@ -76,19 +76,18 @@ export function isPostgres(store: Pick<Store, "dialect">): boolean {
  */
 function withStatementCache(database: BetterSqlite3.Database, max = 500): BetterSqlite3.Database {
   const cache = new Map<string, BetterSqlite3.Statement>();
+  const prepare = (sqlText: string) => {
+    let stmt = cache.get(sqlText);
+    if (!stmt) {
+      stmt = database.prepare(sqlText);
+      if (cache.size >= max) cache.delete(cache.keys().next().value!);
+      cache.set(sqlText, stmt);
+    }
+    return stmt;
+  };
   return new Proxy(database, {
     get(target, prop, receiver) {
-      if (prop === "prepare") {
-        return (sqlText: string) => {
-          let stmt = cache.get(sqlText);
-          if (!stmt) {
-            stmt = target.prepare(sqlText);
-            if (cache.size >= max) cache.delete(cache.keys().next().value!);
-            cache.set(sqlText, stmt);
-          }
-          return stmt;
-        };
-      }
+      if (prop === "prepare") return prepare; // one function, not a new closure per query
       const v = Reflect.get(target, prop, receiver);
       return typeof v === "function" ? v.bind(target) : v;
     },
