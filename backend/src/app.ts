@@ -1,25 +1,27 @@
 // createApp(deps): middleware, routes and the one error handler. No listen: main.ts and the tests do that.
-import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import express, { type NextFunction, type Request, type Response } from "express";
 import helmet from "helmet";
-import { pinoHttp } from "pino-http";
 import twilio from "twilio";
 import { publicUrl as defaultPublicUrl } from "./config.ts";
 import { recordBattery, recordHeartbeat } from "./domain/battery.ts";
 import type { Deps } from "./domain/deps.ts";
 import { authenticate, eraseDevice, meView, registerDevice, updateMe, type Device } from "./domain/devices.ts";
 import { confirmVerification, removePhone, startVerification } from "./domain/phone-verification.ts";
-import { maskPhone } from "./domain/phone.ts";
 import { handleInbound, handleStatus } from "./domain/twilio-inbound.ts";
+import { accessLog } from "./http/access-log.ts";
+import { fastJson } from "./http/json-body.ts";
 import { createHttpCounter, renderMetrics } from "./http/metrics.ts";
 import { Problem, problemBody } from "./http/problem.ts";
 import { BatteryBody, DeliveriesQuery, HeartbeatBody, MePatch, PhoneBody, RegisterBody, VerifyBody } from "./http/schemas.ts";
+import { staticHeaders } from "./http/security-headers.ts";
 import { parse } from "./http/validate.ts";
-import type { OutboxSms } from "./providers/outbox.ts";
+import { registerDevOutbox } from "./routes/dev-outbox.ts";
+import { registerXRoutes } from "./routes/x-routes.ts";
 
 export const BODY_LIMIT = "16kb";
+const BODY_LIMIT_BYTES = 16 * 1024; // BODY_LIMIT in bytes, as body-parser reads "16kb"
 export const OPENAPI_PATH = join(import.meta.dirname ?? __dirname, "..", "openapi.json");
 
 export interface AppDeps extends Deps {
@@ -44,31 +46,12 @@ export function createApp(deps: AppDeps) {
   app.set("trust proxy", config.trustProxy);
   app.set("query parser", "simple");
 
-  app.use(
-    pinoHttp({
-      logger: deps.log,
-      genReqId: (req, res) => {
-        const given = req.headers["x-request-id"];
-        const id = typeof given === "string" && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
-        res.setHeader("x-request-id", id);
-        return id;
-      },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info"),
-      autoLogging: { ignore: (req) => req.url === "/healthz" || req.url === "/metrics" },
-      serializers: {
-        req: (req) => ({ id: req.id, method: req.method, url: req.url?.split("?")[0] }),
-        res: (res) => ({ statusCode: res.statusCode }),
-      },
-      quietReqLogger: true,
-    }),
-  );
-  app.use((req, res, next) => {
-    res.on("finish", () => httpCounter.inc(req.method, (req.route?.path as string | undefined) ?? "unmatched", res.statusCode));
-    next();
-  });
-  app.use(helmet());
+  // request id, one access line per request and the request counter (http/access-log.ts)
+  app.use(accessLog({ logger: deps.log, counter: httpCounter, quiet: (url) => url === "/healthz" || url === "/metrics" }));
+  app.use(staticHeaders(helmet()));
 
-  const json = express.json({ limit: BODY_LIMIT, strict: true });
+  // plain JSON bodies are read by a lean path; everything else by body-parser (http/json-body.ts)
+  const json = fastJson(express.json({ limit: BODY_LIMIT, strict: true }), BODY_LIMIT_BYTES);
   const form = express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 100 });
 
   const authed = (fn: (req: Request, res: Response, device: Device) => Promise<unknown>) => [
@@ -178,7 +161,7 @@ export function createApp(deps: AppDeps) {
       const { limit } = parse(DeliveriesQuery, req.query);
       const rows = await store.db
         .selectFrom("deliveries")
-        .select(["id", "channel", "kind", "status", "created_at", "sent_at", "error"])
+        .select(["id", "channel", "kind", "status", "created_at", "sent_at", "error", "event_id"])
         .where("device_id", "=", device.id)
         .orderBy("created_at", "desc")
         .orderBy("id", "desc")
@@ -193,6 +176,7 @@ export function createApp(deps: AppDeps) {
           createdAt: r.created_at,
           ...(r.sent_at ? { sentAt: r.sent_at } : {}),
           ...(r.error ? { error: r.error } : {}),
+          ...(r.event_id ? { eventId: r.event_id } : {}),
         })),
       );
     }),
@@ -227,35 +211,9 @@ export function createApp(deps: AppDeps) {
     }),
   );
 
-  // --- the dev outbox: what would have been sent (SMS_PROVIDER=outbox only) ---
-  const outbox = () => {
-    if (config.sms.provider !== "outbox" || deps.sms.name !== "outbox" || !("list" in deps.sms)) {
-      throw new Problem(404, "not_found", "No such endpoint.");
-    }
-    return deps.sms as OutboxSms;
-  };
-  app.get(
-    "/dev/outbox.json",
-    asyncRoute(async (_req, res) => {
-      const rows = await outbox().list();
-      res.json(rows.map((r) => ({ id: r.id, ref: r.ref, to: maskPhone(r.to), body: r.body, createdAt: r.createdAt })));
-    }),
-  );
-  app.get(
-    "/dev/outbox",
-    asyncRoute(async (_req, res) => {
-      const rows = await outbox().list();
-      const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-      const items = rows
-        .map((r) => `<tr><td>${esc(r.createdAt)}</td><td>${esc(maskPhone(r.to))}</td><td>${esc(r.body)}</td></tr>`)
-        .join("");
-      res.type("html").send(
-        `<!doctype html><html lang="en"><meta charset="utf-8"><title>WristRelay outbox</title>` +
-          `<h1>SMS outbox</h1><p>SMS_PROVIDER=outbox: these messages were recorded, not sent.</p>` +
-          `<table><thead><tr><th>when</th><th>to</th><th>text</th></tr></thead><tbody>${items || '<tr><td colspan="3">nothing yet</td></tr>'}</tbody></table></html>`,
-      );
-    }),
-  );
+  // --- daily posts on X, and the dev outbox (SMS and X) ---
+  registerXRoutes(app, deps, { authed, json, publicUrl });
+  registerDevOutbox(app, deps);
 
   app.use((_req, _res, next) => next(new Problem(404, "not_found", "No such endpoint.")));
 

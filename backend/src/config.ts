@@ -39,6 +39,13 @@ const EnvSchema = z.object({
   TWILIO_FROM: z.string().optional(),
   TWILIO_MESSAGING_SERVICE_SID: z.string().optional(),
   TWILIO_API_URL: z.url().default("https://api.twilio.com"),
+  X_PROVIDER: z.enum(["outbox", "x"]).default("outbox"),
+  X_CLIENT_ID: z.string().optional(),
+  X_CLIENT_SECRET: z.string().optional(),
+  X_API_URL: z.url().default("https://api.x.com"),
+  X_AUTHORIZE_URL: z.url().default("https://x.com/i/oauth2/authorize"),
+  X_DAILY_POST_BUDGET: int(500, 0),
+  X_POSTS_PER_ACCOUNT_DAILY: int(4, 0),
   AWS_REGION: z.string().optional(),
   SNS_ENDPOINT: z.url().optional(),
   AWS_ACCESS_KEY_ID: z.string().optional(),
@@ -79,6 +86,12 @@ export interface Config {
     outboxDelayMs: number;
     twilio?: { accountSid: string; authToken: string; from?: string; messagingServiceSid?: string; baseUrl: string };
     sns?: { region: string; endpoint?: string; credentials?: { accessKeyId: string; secretAccessKey: string } };
+  };
+  x: {
+    provider: "outbox" | "x";
+    dailyBudget: number;
+    perAccountDaily: number;
+    client?: { clientId: string; clientSecret: string; apiUrl: string; authorizeUrl: string };
   };
   limits: {
     registrationsPerHour: number;
@@ -140,6 +153,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       problems.push("TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID: one is required when SMS_PROVIDER=twilio");
     if (production && !e0.PUBLIC_URL) problems.push("PUBLIC_URL: required in production with Twilio (webhook signatures are checked against it)");
   }
+  if (e0.X_PROVIDER === "x") {
+    if (!e0.X_CLIENT_ID) problems.push("X_CLIENT_ID: required when X_PROVIDER=x");
+    if (!e0.X_CLIENT_SECRET) problems.push("X_CLIENT_SECRET: required when X_PROVIDER=x");
+  }
   if (e0.SMS_PROVIDER === "sns" && !e0.AWS_REGION) problems.push("AWS_REGION: required when SMS_PROVIDER=sns");
   if ((e0.AWS_ACCESS_KEY_ID === undefined) !== (e0.AWS_SECRET_ACCESS_KEY === undefined))
     problems.push("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: set both or neither");
@@ -180,6 +197,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
                   ? { accessKeyId: e.AWS_ACCESS_KEY_ID, secretAccessKey: e.AWS_SECRET_ACCESS_KEY }
                   : undefined,
             }
+          : undefined,
+    },
+    x: {
+      provider: e.X_PROVIDER,
+      dailyBudget: e.X_DAILY_POST_BUDGET,
+      perAccountDaily: e.X_POSTS_PER_ACCOUNT_DAILY,
+      client:
+        e.X_PROVIDER === "x"
+          ? { clientId: e.X_CLIENT_ID!, clientSecret: e.X_CLIENT_SECRET!, apiUrl: e.X_API_URL, authorizeUrl: e.X_AUTHORIZE_URL }
           : undefined,
     },
     limits: {

@@ -40,7 +40,7 @@ async function main() {
   const sms = await createSms(config, store);
   const relay = await serve({ config, log, store, sms, clock: systemClock });
   process.stdout.write(`WristRelay relay listening on ${relay.url}\n`);
-  log.info({ url: relay.url, sms: sms.name, db: store.dialect }, "relay ready");
+  log.info({ url: relay.url, sms: sms.name, x: relay.deps.x?.name, db: store.dialect }, "relay ready");
 
   let stopping = false;
   const stop = async (signal: string) => {

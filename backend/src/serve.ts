@@ -8,6 +8,8 @@ import type { Clock, Deps } from "./domain/deps.ts";
 import { createDeliveryWorker, type DeliveryWorker } from "./domain/delivery-worker.ts";
 import { checkSilence } from "./domain/silence.ts";
 import type { SmsProvider } from "./providers/sms.ts";
+import { createOutboxX, createXClient, type XClient, type XPoster } from "./providers/x.ts";
+import { sendXDelivery } from "./domain/x-delivery.ts";
 import type { Store } from "./store/open-store.ts";
 
 export interface Running {
@@ -28,10 +30,12 @@ export async function serve(o: {
   /** false: no worker loop at all (tests of crash windows) */
   runWorker?: boolean;
   random?: () => number;
+  /** default: from config (X_PROVIDER) */
+  x?: Deps["x"];
 }): Promise<Running> {
   let listening: { host: string; port: number } | undefined;
   const base = () => publicUrl(o.config, listening);
-  const deps: Deps = { config: o.config, log: o.log, store: o.store, sms: o.sms, clock: o.clock };
+  const deps: Deps = { config: o.config, log: o.log, store: o.store, sms: o.sms, clock: o.clock, x: o.x ?? createX(o.config, o.store, o.clock) };
   const worker = createDeliveryWorker({
     store: o.store,
     sms: o.sms,
@@ -43,6 +47,7 @@ export async function serve(o: {
     concurrency: o.config.delivery.concurrency,
     sendTimeoutMs: o.config.delivery.sendTimeoutMs,
     random: o.random,
+    sendX: (d, signal) => sendXDelivery(deps, d, signal),
     statusCallbackUrl: o.config.sms.provider === "twilio" ? () => base() + "/webhooks/twilio/status" : undefined,
     periodic: [
       { everyMs: o.config.delivery.silenceCheckMs, run: () => checkSilence(deps) },
@@ -81,4 +86,18 @@ export async function serve(o: {
 async function housekeeping(store: Store, clock: Clock) {
   const cutoff = new Date(clock.now().getTime() - 2 * 86_400_000).toISOString();
   await store.db.deleteFrom("rate_events").where("at", "<", cutoff).execute();
+}
+
+/** X_PROVIDER=x: the real client; outbox: posts are recorded in x_outbox_posts (shown on /dev/outbox). */
+export function createX(config: Config, store: Store, clock: Clock): XClient | (XPoster & { readonly name: "outbox" }) {
+  if (config.x.provider === "x" && config.x.client) {
+    // posts are bounded by the worker's SEND_TIMEOUT_MS signal; linking and refresh by the client's own 10 s
+    return createXClient({ ...config.x.client, now: () => clock.now().getTime() });
+  }
+  return createOutboxX({
+    now: () => clock.now(),
+    onPost: async (p) => {
+      await store.db.insertInto("x_outbox_posts").values({ id: p.id, device_id: null, text: p.text, created_at: p.at.toISOString() }).execute();
+    },
+  });
 }

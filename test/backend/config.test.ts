@@ -39,6 +39,15 @@ describe("config", () => {
     for (const name of ["PORT", "SMS_COUNTRIES", "RELAY_SECRET", "AWS_REGION", "AWS_SECRET_ACCESS_KEY"]) expect(msg).toContain(name);
   });
 
+  it("when X is not configured, then posts go to the outbox with the default budgets; X_PROVIDER=x without a client is refused", () => {
+    const secret = Buffer.alloc(32, 1).toString("base64");
+    const c = loadConfig({ RELAY_SECRET: secret });
+    expect(c.x).toEqual({ provider: "outbox", dailyBudget: 500, perAccountDaily: 4, client: undefined });
+    const x = loadConfig({ RELAY_SECRET: secret, X_PROVIDER: "x", X_CLIENT_ID: "id", X_CLIENT_SECRET: "secret" });
+    expect(x.x.client).toEqual({ clientId: "id", clientSecret: "secret", apiUrl: "https://api.x.com", authorizeUrl: "https://x.com/i/oauth2/authorize" });
+    expect(() => loadConfig({ RELAY_SECRET: secret, X_PROVIDER: "x" })).toThrow(/X_CLIENT_ID[\s\S]*X_CLIENT_SECRET/);
+  });
+
   it("when PORT is 0, then it is accepted (a free port is picked at listen)", () => {
     expect(loadConfig({ PORT: "0", RELAY_SECRET: Buffer.alloc(32, 1).toString("base64") }).port).toBe(0);
   });

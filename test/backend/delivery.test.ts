@@ -202,9 +202,27 @@ describe.each(DB_KINDS)("delivery on %s", (kind) => {
         })),
       )
       .execute();
-    const opts = { sms, clock, log, pollMs: 1000, leaseMs: 30_000, maxAttempts: 8, concurrency: 4, sendTimeoutMs: 5000 };
-    const w1 = createDeliveryWorker({ ...opts, store: storeA });
-    const w2 = createDeliveryWorker({ ...opts, store: storeB });
+    // Each worker's first send waits (at most 2 s) until the other worker is sending too, so the two
+    // really run at the same time instead of one draining the queue before the other wakes.
+    const started = [deferred(), deferred()];
+    const gated = (self: number) => {
+      let first = kind === "postgres"; // SQLite has no row locks: the two may well take turns there
+      return {
+        ...sms,
+        name: "outbox" as const,
+        async send(msg: Parameters<typeof sms.send>[0]) {
+          started[self].resolve();
+          if (first) {
+            first = false;
+            await Promise.race([started[1 - self].promise, new Promise((r) => setTimeout(r, 2000))]);
+          }
+          return sms.send(msg);
+        },
+      };
+    };
+    const opts = { clock, log, pollMs: 1000, leaseMs: 30_000, maxAttempts: 8, concurrency: 4, sendTimeoutMs: 5000 };
+    const w1 = createDeliveryWorker({ ...opts, sms: gated(0), store: storeA });
+    const w2 = createDeliveryWorker({ ...opts, sms: gated(1), store: storeB });
     await Promise.all([storeA.ping(), storeB.ping()]); // both pools connected before the race starts
     try {
       const [n1, n2] = await Promise.all([w1.drain(), w2.drain()]);
@@ -239,3 +257,9 @@ describe.each(DB_KINDS)("delivery on %s", (kind) => {
     }
   });
 });
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}

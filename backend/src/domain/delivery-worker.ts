@@ -13,7 +13,8 @@ import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { SendError, type SmsProvider } from "../providers/sms.ts";
 import type { Store } from "../store/open-store.ts";
-import type { DeliveriesTable } from "../store/schema.ts";
+import type { ExpressionBuilder, Kysely } from "kysely";
+import type { Database, DeliveriesTable } from "../store/schema.ts";
 import type { Clock } from "./deps.ts";
 
 export interface WorkerOptions {
@@ -26,6 +27,8 @@ export interface WorkerOptions {
   maxAttempts: number;
   concurrency: number;
   sendTimeoutMs: number;
+  /** channel "x": posts one delivery (throws SendError); without it X deliveries wait */
+  sendX?: (d: DeliveriesTable, signal: AbortSignal) => Promise<{ providerId: string }>;
   /** where the provider posts receipts (asked per send: the port is known only after listen) */
   statusCallbackUrl?: () => string | undefined;
   /** periodic jobs (silence check, housekeeping) and how often */
@@ -68,38 +71,44 @@ export function createDeliveryWorker(o: WorkerOptions): DeliveryWorker {
   async function claim(limit: number): Promise<DeliveriesTable[]> {
     const now = o.clock.now();
     const nowIso = now.toISOString();
-    let candidates = db
-      .selectFrom("deliveries")
-      .select("id")
-      .where("channel", "=", "sms")
-      .where((eb) =>
-        eb.or([
-          eb.and([eb("status", "=", "queued"), eb("next_attempt_at", "<=", nowIso)]),
-          eb.and([eb("status", "=", "sending"), eb("claimed_until", "<", nowIso)]),
-        ]),
-      )
-      .orderBy("next_attempt_at")
-      .limit(limit);
-    if (o.store.dialect === "postgres") candidates = candidates.forUpdate().skipLocked();
-    return db
-      .updateTable("deliveries")
-      .set((eb) => ({
-        status: "sending",
-        claimed_by: id,
-        claimed_until: new Date(now.getTime() + o.leaseMs).toISOString(),
-        attempts: eb("attempts", "+", 1),
-        updated_at: nowIso,
-      }))
-      .where("id", "in", candidates)
-      // re-check on SQLite (no row locks); harmless on PostgreSQL
-      .where((eb) =>
-        eb.or([
-          eb.and([eb("status", "=", "queued"), eb("next_attempt_at", "<=", nowIso)]),
-          eb.and([eb("status", "=", "sending"), eb("claimed_until", "<", nowIso)]),
-        ]),
-      )
-      .returningAll()
-      .execute();
+    const due = (eb: ExpressionBuilder<Database, "deliveries">) =>
+      eb.or([
+        eb.and([eb("status", "=", "queued"), eb("next_attempt_at", "<=", nowIso)]),
+        eb.and([eb("status", "=", "sending"), eb("claimed_until", "<", nowIso)]),
+      ]);
+    const take = (q: Kysely<Database>, ids: string[]) =>
+      q
+        .updateTable("deliveries")
+        .set((eb) => ({
+          status: "sending",
+          claimed_by: id,
+          claimed_until: new Date(now.getTime() + o.leaseMs).toISOString(),
+          attempts: eb("attempts", "+", 1),
+          updated_at: nowIso,
+        }))
+        .where("id", "in", ids)
+        .where(due) // re-check: on SQLite there are no row locks
+        .returningAll()
+        .execute();
+    const candidates = (q: Kysely<Database>) =>
+      q
+        .selectFrom("deliveries")
+        .select("id")
+        .where("channel", "in", o.sendX ? ["sms", "x"] : ["sms"])
+        .where(due)
+        .orderBy("next_attempt_at")
+        .limit(limit);
+    if (o.store.dialect === "postgres") {
+      // Lock the candidates first, then update exactly those, in one transaction. A single
+      // UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED LIMIT n) sometimes claimed nothing
+      // while another worker was claiming, leaving that worker idle with work due.
+      return db.transaction().execute(async (tx) => {
+        const ids = (await candidates(tx).forUpdate().skipLocked().execute()).map((r) => r.id);
+        return ids.length ? take(tx, ids) : [];
+      });
+    }
+    const ids = (await candidates(db).execute()).map((r) => r.id);
+    return ids.length ? take(db, ids) : [];
   }
 
   /** Only the holder of the claim may record the outcome (a late worker whose lease expired may not). */
@@ -114,6 +123,7 @@ export function createDeliveryWorker(o: WorkerOptions): DeliveryWorker {
   }
 
   async function deliver(d: DeliveriesTable): Promise<void> {
+    if (d.channel === "x") return deliverX(d);
     const to = d.to_number;
     if (!to) return finish(d, { status: "dead", error: "no_number" });
     const opted = await db.selectFrom("optouts").select("number").where("number", "=", to).executeTakeFirst();
@@ -154,6 +164,28 @@ export function createDeliveryWorker(o: WorkerOptions): DeliveryWorker {
           next_attempt_at: new Date(o.clock.now().getTime() + wait).toISOString(),
         });
         log.warn({ delivery: d.id, reason, retryInMs: wait, attempt: d.attempts }, "sms send failed; will retry");
+      }
+    }
+  }
+
+  async function deliverX(d: DeliveriesTable): Promise<void> {
+    if (d.attempts > o.maxAttempts) return finish(d, { status: "dead", error: "max_attempts" });
+    try {
+      const sent = await o.sendX!(d, AbortSignal.timeout(o.sendTimeoutMs));
+      await finish(d, { status: "sent", provider_id: sent.providerId, sent_at: o.clock.now().toISOString(), error: null });
+      log.info({ delivery: d.id, kind: d.kind }, "x post sent");
+    } catch (err) {
+      const e = err instanceof SendError ? err : new SendError("transient", (err as Error)?.message ?? String(err));
+      const reason = e.code ? `${e.kind}:${e.code}` : `${e.kind}: ${e.message}`.slice(0, 200);
+      if (e.kind === "permanent") {
+        await finish(d, { status: "dead", error: reason });
+        log.warn({ delivery: d.id, kind: d.kind, reason }, "x post dead-lettered");
+      } else if (d.attempts >= o.maxAttempts) {
+        await finish(d, { status: "dead", error: `max_attempts (${reason})` });
+      } else {
+        const wait = e.kind === "rate_limited" ? Math.max(1_000, e.retryAfterMs ?? 60_000) : backoffMs(d.attempts, random);
+        await finish(d, { status: "queued", error: reason, next_attempt_at: new Date(o.clock.now().getTime() + wait).toISOString() });
+        log.warn({ delivery: d.id, reason, retryInMs: wait, attempt: d.attempts }, "x post failed; will retry");
       }
     }
   }

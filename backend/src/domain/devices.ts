@@ -1,11 +1,13 @@
 // Device identity: anonymous registration, bearer tokens stored hashed, the wearer's view of itself, erasure.
 import { createHash, randomBytes } from "node:crypto";
+import { prepared } from "../store/prepared.ts";
 import type { DevicesTable } from "../store/schema.ts";
 import { Problem } from "../http/problem.ts";
 import type { Deps } from "./deps.ts";
 import { newId } from "./ids.ts";
 import { takeSlot } from "./limits.ts";
 import { maskPhone } from "./phone.ts";
+import { unlinkX, xView } from "./x-accounts.ts";
 import { defaultPreferences, readPreferences, type Preferences } from "./preferences.ts";
 
 export type Device = DevicesTable;
@@ -46,10 +48,13 @@ export async function registerDevice(
   return { deviceId, token };
 }
 
+/** every authenticated request runs this one: compiled once (store/prepared.ts) */
+const deviceByTokenHash = prepared(1, (db, tokenHash: string) => db.selectFrom("devices").selectAll().where("token_hash", "=", tokenHash));
+
 export async function authenticate(deps: Deps, authorization: string | undefined): Promise<Device> {
   const m = /^Bearer ([A-Za-z0-9_-]{20,100})$/.exec(authorization ?? "");
   if (!m) throw new Problem(401, "unauthorized", "Send the device token as Authorization: Bearer <token>.");
-  const device = await deps.store.db.selectFrom("devices").selectAll().where("token_hash", "=", hashToken(m[1])).executeTakeFirst();
+  const device = await deviceByTokenHash.first(deps.store, deps.store.db, hashToken(m[1]));
   if (!device) throw new Problem(401, "unauthorized", "This device token is not known (wrong, or the wearer was erased).");
   return device;
 }
@@ -67,7 +72,7 @@ export async function meView(deps: Deps, device: Device) {
     phone: device.phone_number
       ? { masked: maskPhone(device.phone_number), verified: device.phone_verified === 1, optedOut: await isOptedOut(deps, device.phone_number) }
       : null,
-    x: { linked: false },
+    x: await xView(deps, device),
     preferences: readPreferences(device.preferences),
     lastSeenAt: device.last_seen_at,
   };
@@ -91,12 +96,17 @@ export async function updateMe(
 
 /** Every record of this wearer goes: phone, code, events, deliveries (and their dev-outbox copies), the device. */
 export async function eraseDevice(deps: Deps, device: Device): Promise<void> {
+  await unlinkX(deps, device.id); // revoke at X first (best effort)
   await deps.store.db.transaction().execute(async (tx) => {
     const refs = tx.selectFrom("deliveries").select("id").where("device_id", "=", device.id);
     await tx.deleteFrom("outbox_messages").where("ref", "in", refs).execute();
     await tx.deleteFrom("deliveries").where("device_id", "=", device.id).execute();
     await tx.deleteFrom("events").where("device_id", "=", device.id).execute();
     await tx.deleteFrom("codes").where("device_id", "=", device.id).execute();
+    await tx.deleteFrom("summaries").where("device_id", "=", device.id).execute();
+    await tx.deleteFrom("x_outbox_posts").where("device_id", "=", device.id).execute();
+    await tx.deleteFrom("x_link_flows").where("device_id", "=", device.id).execute();
+    await tx.deleteFrom("x_accounts").where("device_id", "=", device.id).execute();
     await tx.deleteFrom("devices").where("id", "=", device.id).execute();
   });
 }

@@ -71,3 +71,33 @@ export const HeartbeatBody = z.strictObject({
 export const DeliveriesQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });
+
+const count = (max: number) => z.number().min(0).max(max);
+const day = z.iso.date();
+
+export const SummaryBody = z.strictObject({
+  eventId,
+  date: day,
+  activity: z.strictObject({
+    steps: count(1_000_000),
+    distanceMeters: count(1_000_000),
+    calories: count(100_000),
+    floors: count(10_000).optional(),
+    activeZoneMinutes: count(1440).optional(),
+    caloriesBMR: count(100_000).optional(),
+    activityCalories: count(100_000).optional(),
+    sedentaryMinutes: count(1440).optional(),
+    lightlyActiveMinutes: count(1440).optional(),
+    fairlyActiveMinutes: count(1440).optional(),
+    veryActiveMinutes: count(1440).optional(),
+  }),
+  sleep: z
+    .strictObject({
+      minutesAsleep: count(1440),
+      minutesInBed: count(1440).optional(),
+      estimated: z.boolean().optional(),
+    })
+    .optional(),
+});
+
+export const PreviewQuery = z.strictObject({ date: day });

@@ -101,6 +101,51 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0002_x_posts": {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable("x_accounts")
+        .addColumn("device_id", "text", (c) => c.primaryKey())
+        .addColumn("x_user_id", "text", (c) => c.notNull())
+        .addColumn("username", "text", (c) => c.notNull())
+        .addColumn("access_token", "text", (c) => c.notNull())
+        .addColumn("refresh_token", "text")
+        .addColumn("expires_at", "text", (c) => c.notNull())
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("x_link_flows")
+        .addColumn("flow_hash", "text", (c) => c.primaryKey())
+        .addColumn("device_id", "text", (c) => c.notNull())
+        .addColumn("state_hash", "text", (c) => c.unique())
+        .addColumn("verifier", "text")
+        .addColumn("expires_at", "text", (c) => c.notNull())
+        .addColumn("used_at", "text")
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("summaries")
+        .addColumn("device_id", "text", (c) => c.notNull())
+        .addColumn("date", "text", (c) => c.notNull())
+        .addColumn("kind", "text", (c) => c.notNull())
+        .addColumn("data", "text", (c) => c.notNull())
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("due_at", "text", (c) => c.notNull())
+        .addColumn("delivery_id", "text")
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addPrimaryKeyConstraint("summaries_pk", ["device_id", "date", "kind"])
+        .execute();
+      await db.schema
+        .createTable("x_outbox_posts")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("device_id", "text")
+        .addColumn("text", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 class StaticProvider implements MigrationProvider {

@@ -80,7 +80,55 @@ export interface OutboxMessagesTable {
   created_at: string;
 }
 
+/** A linked X account; tokens are AES-256-GCM blobs (token-crypto) bound to the device id. */
+export interface XAccountsTable {
+  device_id: string;
+  x_user_id: string;
+  username: string;
+  access_token: string;
+  refresh_token: string | null;
+  expires_at: string;
+  status: string; // linked | expired
+  created_at: string;
+  updated_at: string;
+}
+
+/** One linking attempt: the flow id handed to the wearer, then the state and PKCE verifier (all short-lived). */
+export interface XLinkFlowsTable {
+  flow_hash: string; // sha256 of the flow id in the /x/start link
+  device_id: string;
+  state_hash: string | null; // sha256 of the OAuth state, once /x/start ran
+  verifier: string | null; // PKCE verifier, encrypted
+  expires_at: string;
+  used_at: string | null;
+  created_at: string;
+}
+
+/** One day's post of one kind: at most one row per (device, date, kind), ever (the tombstone). */
+export interface SummariesTable {
+  device_id: string;
+  date: string;
+  kind: string; // activity | sleep
+  data: string; // JSON numbers, formatted into text at send time
+  status: string; // queued | not_linked | off: the answer given
+  due_at: string;
+  delivery_id: string | null;
+  created_at: string;
+}
+
+/** X_PROVIDER=outbox: the posts that would have gone out. */
+export interface XOutboxPostsTable {
+  id: string;
+  device_id: string | null;
+  text: string;
+  created_at: string;
+}
+
 export interface Database {
+  x_accounts: XAccountsTable;
+  x_link_flows: XLinkFlowsTable;
+  summaries: SummariesTable;
+  x_outbox_posts: XOutboxPostsTable;
   devices: DevicesTable;
   events: EventsTable;
   deliveries: DeliveriesTable;

@@ -1,0 +1,161 @@
+// POST /v1/summaries: a day's totals become at most one X post per kind, ever. The summaries row
+// (unique per device, date, kind) is the tombstone, written with its delivery in one transaction;
+// only the numbers are kept, and the text is made at send time in the wearer's current language.
+import type { Tx } from "../store/open-store.ts";
+import type { SummariesTable } from "../store/schema.ts";
+import type { Deps } from "./deps.ts";
+import type { Device } from "./devices.ts";
+import { newId } from "./ids.ts";
+import { readPreferences } from "./preferences.ts";
+import { formatActivityPost, formatSleepPost, type DayActivity, type DaySleep, type Lang } from "./summary-text.ts";
+
+export type PostKind = "activity" | "sleep";
+export type PostStatus = "queued" | "not_linked" | "off" | "no_data";
+
+export interface SummaryInput {
+  eventId: string;
+  date: string;
+  activity: DayActivity;
+  sleep?: DaySleep;
+}
+
+export interface SummaryAnswer {
+  date: string;
+  posts: { kind: PostKind; status: PostStatus; at: string }[];
+}
+
+/** The UTC instant of a wall-clock time (HH:MM) on a date in a time zone (DST gaps roll forward). */
+export function zonedInstant(date: string, hhmm: string, timeZone: string): Date {
+  const [y, m, d] = date.split("-").map(Number) as [number, number, number];
+  const wall = Date.UTC(y, m - 1, d, Number(hhmm.slice(0, 2)), Number(hhmm.slice(3, 5)));
+  const t1 = wall - offsetMs(new Date(wall), timeZone);
+  const t2 = wall - offsetMs(new Date(t1), timeZone);
+  // t2 names the wall time unless it falls in a skipped hour; then the later guess is the time rolled forward
+  return new Date(wall - offsetMs(new Date(t2), timeZone) === t2 ? t2 : Math.max(t1, t2));
+}
+
+const offsetFormatters = new Map<string, Intl.DateTimeFormat>();
+function offsetMs(at: Date, timeZone: string): number {
+  let f = offsetFormatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    offsetFormatters.set(timeZone, f);
+  }
+  const p = Object.fromEntries(f.formatToParts(at).map((x) => [x.type, x.value]));
+  const asUtc = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour) % 24, Number(p.minute), Number(p.second));
+  return asUtc - (at.getTime() - at.getUTCMilliseconds());
+}
+
+const nextDay = (date: string) => new Date(Date.parse(date + "T00:00:00Z") + 86_400_000).toISOString().slice(0, 10);
+
+/** Is there a linked account to post to? In outbox mode every wearer counts as linked. */
+async function canPost(deps: Deps, tx: Tx, deviceId: string): Promise<boolean> {
+  if (deps.x?.name === "outbox") return true;
+  if (!deps.x) return false;
+  const acc = await tx.selectFrom("x_accounts").select("status").where("device_id", "=", deviceId).executeTakeFirst();
+  return acc?.status === "linked";
+}
+
+export async function recordSummary(deps: Deps, device: Device, s: SummaryInput): Promise<SummaryAnswer> {
+  const now = deps.clock.now();
+  const prefs = readPreferences(device.preferences);
+  const due = zonedInstant(nextDay(s.date), prefs.summaryTime, device.timezone);
+  const at = (due > now ? due : now).toISOString();
+  const wanted: { kind: PostKind; on: boolean; data: DayActivity | DaySleep | undefined }[] = [
+    { kind: "activity", on: prefs.postActivity, data: s.activity },
+    { kind: "sleep", on: prefs.postSleep, data: s.sleep && s.sleep.minutesAsleep > 0 ? s.sleep : undefined },
+  ];
+  let queued = false;
+  const posts = await deps.store.db.transaction().execute(async (tx) => {
+    const linked = await canPost(deps, tx, device.id);
+    const out: SummaryAnswer["posts"] = [];
+    for (const w of wanted) {
+      if (!w.data) {
+        out.push({ kind: w.kind, status: "no_data", at });
+        continue;
+      }
+      const status: PostStatus = !w.on ? "off" : linked ? "queued" : "not_linked";
+      let q = tx.selectFrom("summaries").selectAll().where("device_id", "=", device.id).where("date", "=", s.date).where("kind", "=", w.kind);
+      if (deps.store.dialect === "postgres") q = q.forUpdate();
+      let row: SummariesTable | undefined = await q.executeTakeFirst();
+      if (!row) {
+        const inserted = await tx
+          .insertInto("summaries")
+          .values({ device_id: device.id, date: s.date, kind: w.kind, data: JSON.stringify(w.data), status: "pending", due_at: at, delivery_id: null, created_at: now.toISOString() })
+          .onConflict((oc) => oc.columns(["device_id", "date", "kind"]).doNothing())
+          .returningAll()
+          .executeTakeFirst();
+        if (inserted) row = inserted;
+        else {
+          // another request for the same day won the insert: its answer is ours
+          const other = await tx.selectFrom("summaries").selectAll().where("device_id", "=", device.id).where("date", "=", s.date).where("kind", "=", w.kind).executeTakeFirstOrThrow();
+          out.push({ kind: w.kind, status: other.status as PostStatus, at: other.due_at });
+          continue;
+        }
+      }
+      if (row.status === "queued") {
+        // posted or on its way: at most once, ever
+        out.push({ kind: w.kind, status: "queued", at: row.due_at });
+        continue;
+      }
+      if (status === "queued") {
+        const id = newId("dl", now);
+        await tx
+          .insertInto("deliveries")
+          .values({
+            id,
+            device_id: device.id,
+            channel: "x",
+            kind: w.kind,
+            to_number: null,
+            body: s.date,
+            status: "queued",
+            attempts: 0,
+            next_attempt_at: at,
+            claimed_until: null,
+            claimed_by: null,
+            provider_id: null,
+            error: null,
+            event_id: s.eventId,
+            created_at: now.toISOString(),
+            sent_at: null,
+            updated_at: now.toISOString(),
+          })
+          .execute();
+        await tx.updateTable("summaries").set({ status, due_at: at, delivery_id: id }).where("device_id", "=", device.id).where("date", "=", s.date).where("kind", "=", w.kind).execute();
+        queued = true;
+      } else {
+        // not posted (yet): a later summary, after linking or turning posts on, may still queue it
+        await tx.updateTable("summaries").set({ status, due_at: at }).where("device_id", "=", device.id).where("date", "=", s.date).where("kind", "=", w.kind).execute();
+      }
+      out.push({ kind: w.kind, status, at });
+    }
+    return out;
+  });
+  if (queued) deps.onEnqueue?.();
+  return { date: s.date, posts };
+}
+
+/** The post's text as it would go out now, or null when there is nothing to post. */
+export function postText(kind: PostKind, date: string, data: unknown, language: string): string | null {
+  const lang: Lang = language === "ja-JP" ? "ja-JP" : "en-US";
+  return kind === "activity" ? formatActivityPost(date, data as DayActivity, { language: lang }) : formatSleepPost(date, data as DaySleep, { language: lang });
+}
+
+/** A sample day for previews before any summary arrived. */
+export const SAMPLE_DAY: { activity: DayActivity; sleep: DaySleep } = {
+  activity: { steps: 8432, distanceMeters: 6120, calories: 2140, floors: 9, activeZoneMinutes: 34, caloriesBMR: 1580, sedentaryMinutes: 612, lightlyActiveMinutes: 187, fairlyActiveMinutes: 21, veryActiveMinutes: 13 },
+  sleep: { minutesAsleep: 412, minutesInBed: 455 },
+};
+
+export async function previewSummary(deps: Deps, device: Device, date: string) {
+  const rows = await deps.store.db.selectFrom("summaries").select(["kind", "data"]).where("device_id", "=", device.id).where("date", "=", date).execute();
+  const source = rows.length > 0 ? "summary" : "sample";
+  const data: Record<string, unknown> = rows.length > 0 ? Object.fromEntries(rows.map((r) => [r.kind, JSON.parse(r.data)])) : SAMPLE_DAY;
+  const posts: { kind: PostKind; text: string }[] = [];
+  for (const kind of ["activity", "sleep"] as const) {
+    const text = data[kind] ? postText(kind, date, data[kind], device.language) : null;
+    if (text) posts.push({ kind, text });
+  }
+  return { date, source, posts };
+}
