@@ -342,6 +342,8 @@ export async function runSim(o: SimOptions = {}): Promise<SimReport> {
     for (let minute = 1; minute <= endMinute; minute++) {
       const t = DAY_START + minute * MIN;
       await vc.advanceTo(t);
+      // the relay's worker polls on real timers; in simulated time it looks once a minute
+      r.running.worker.poke();
 
       // the world at this minute
       const dayMinute = minute % 1440;
@@ -413,7 +415,7 @@ export async function runSim(o: SimOptions = {}): Promise<SimReport> {
     const sms: SimReport["sms"] = [];
     const posts: SimReport["posts"] = [];
     for (const d of deliveries) {
-      if (d.channel === "x") posts.push({ at: d.created_at, kind: d.kind, status: d.status });
+      if (d.channel === "x") posts.push({ at: d.sent_at ?? d.next_attempt_at, kind: d.kind, status: d.status });
       if (d.channel !== "sms" || d.kind === "verification") continue;
       const rec = byRef.get(d.id);
       const crossed = d.event_id ? raisedAt.get(d.event_id) : undefined;
