@@ -68,6 +68,27 @@ describe.each(DB_KINDS)("delivery on %s", (kind) => {
     }
   });
 
+  it("when the provider answers 429 more times than the attempt limit, then the SMS still goes out once the limit lifts", async () => {
+    const sms = createRecordingSms();
+    const relay = await startRelay({ databaseUrl: db.url, sms });
+    try {
+      const number = nextNumber();
+      const { token } = await verifiedWearer(relay, number);
+      for (let i = 0; i < 12; i++) sms.failNext(rateLimited(5_000));
+      await call(relay.url, "POST", "/v1/battery", { token, json: battery(relay.clock, 19) });
+      for (let i = 0; i < 13; i++) {
+        await relay.running.worker.drain();
+        relay.clock.advance(5_001);
+      }
+      await relay.running.worker.drain();
+      expect(alerts(sms.calls, number)).toHaveLength(13);
+      const list = await call(relay.url, "GET", "/v1/deliveries?limit=1", { token });
+      expect(list.body[0]).toMatchObject({ status: "sent" });
+    } finally {
+      await relay.stop();
+    }
+  });
+
   it("when the provider refuses for good, then the delivery is dead-lettered with the reason visible", async () => {
     const sms = createRecordingSms();
     const relay = await startRelay({ databaseUrl: db.url, sms });
@@ -167,6 +188,54 @@ describe.each(DB_KINDS)("delivery on %s", (kind) => {
       expect((await call(relay.url, "GET", "/v1/deliveries?limit=1", { token })).body[0].status).toBe("sent");
     } finally {
       await relay.stop();
+    }
+  });
+
+  it("when queued deliveries and expired claims are both due, then they are claimed oldest first, and neither the not-yet-due nor the held ones", async () => {
+    const store = await openStore(db.url);
+    const clock = createTestClock("2026-11-20T11:00:00.000Z"); // before the other tests' rows fall due
+    const sms = createRecordingSms();
+    const at = (ms: number) => new Date(clock.now().getTime() + ms).toISOString();
+    const row = (name: string, status: "queued" | "sending", next: number, claimedUntil: number | null) => ({
+      id: `dl_order_${kind}_${name}`,
+      device_id: null,
+      channel: "sms" as const,
+      kind: "test",
+      to_number: "+14155550101",
+      body: `order ${name}`,
+      status,
+      attempts: status === "sending" ? 1 : 0,
+      next_attempt_at: at(next),
+      claimed_until: claimedUntil === null ? null : at(claimedUntil),
+      claimed_by: status === "sending" ? "w_gone" : null,
+      provider_id: null,
+      error: null,
+      event_id: null,
+      created_at: at(-3_600_000),
+      sent_at: null,
+      updated_at: at(-3_600_000),
+    });
+    await store.db
+      .insertInto("deliveries")
+      .values([
+        row("d", "queued", -60_000, null),
+        row("c", "sending", -180_000, -1_000), // lease ran out
+        row("e", "queued", 60_000, null), // not due yet
+        row("a", "sending", -600_000, -1_000), // lease ran out
+        row("f", "sending", -1_200_000, 30_000), // still held by a live worker
+        row("b", "queued", -300_000, null),
+      ])
+      .execute();
+    // concurrency 1: one claim per send, so the order of the sends is the order of the claims
+    const worker = createDeliveryWorker({ store, sms, clock, log: createLogger("silent"), pollMs: 1000, leaseMs: 30_000, maxAttempts: 8, concurrency: 1, sendTimeoutMs: 5000 });
+    try {
+      await worker.drain();
+      const refs = sms.calls.map((c) => c.ref).filter((r) => r.startsWith(`dl_order_${kind}_`));
+      expect(refs).toEqual(["a", "b", "c", "d"].map((n) => `dl_order_${kind}_${n}`));
+    } finally {
+      await worker.stop();
+      await store.db.deleteFrom("deliveries").where("id", "like", `dl_order_${kind}_%`).execute();
+      await store.close();
     }
   });
 
