@@ -1,5 +1,5 @@
 // npm run bench:summaries [-- --wearers N] [--db sqlite|postgres] [--rate 500] [--concurrency C] [--max-seconds S]
-// Issue 5: N wearers whose daily posts all fall due in the same minute. Measures the time to format and
+// N wearers whose daily posts all fall due in the same minute. Measures the time to format and
 // hand every post to a fake X that accepts `rate` posts per second and answers the rest 429 with
 // x-rate-limit-reset (as X does), the relay's peak memory while it does so, and that no wearer is
 // posted twice (the fake counts accepted tweets per wearer; each wearer has one post: one day, one kind).
@@ -14,6 +14,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Agent, request as httpRequest } from "node:http";
 import { Worker } from "node:worker_threads";
 import { loadConfig, type Config } from "../backend/src/config.ts";
 import { systemClock } from "../backend/src/domain/deps.ts";
@@ -38,6 +39,9 @@ const MAX_SECONDS = Number(arg("max-seconds", String(Math.ceil((WEARERS / RATE) 
 const HTTP_SAMPLE = Number(arg("http-sample", String(Math.min(2000, WEARERS))));
 const HTTP_CONNECTIONS = Number(arg("http-connections", "16"));
 const BATCH = 1000;
+const BASELINE_POSTS = Number(arg("baseline-posts", String(Math.min(WEARERS, 5 * RATE))));
+/** the baseline's bearer tokens ("bench-<n>") start here, clear of the wearers' */
+const BASELINE_IDS = 50_000_000;
 const THROUGHPUT_TARGET = RATE * 0.9;
 const MEMORY_TARGET_MB = 300;
 if (!(WEARERS > 0 && RATE > 0 && MAX_SECONDS > 0)) throw new Error("--wearers, --rate and --max-seconds must be positive");
@@ -162,6 +166,47 @@ function httpSample(url: string, tokens: string[], date: string): Promise<{ ok: 
     });
     worker.once("error", reject);
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The baseline, measured in the same run: a bare client (node:http, keep-alive, the worker's
+// concurrency) posting straight to the fake X with no relay work around it, waiting out each 429
+// until x-rate-limit-reset. What the fake and loopback allow at best; the relay is compared with it.
+async function baseline(url: string, posts: number, concurrency: number): Promise<{ perSec: number; limited: number; secs: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const target = new URL("/2/tweets", url);
+  const one = (i: number) =>
+    new Promise<{ status: number; resetMs: number }>((resolve, reject) => {
+      const body = JSON.stringify({ text: `baseline post ${i}` });
+      const headers = { authorization: `Bearer bench-${BASELINE_IDS + i}`, "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) };
+      const req = httpRequest(target, { method: "POST", agent, headers }, (res) => {
+        res.resume();
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, resetMs: Number(res.headers["x-rate-limit-reset"]) * 1000 }));
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+  let next = 0;
+  let limited = 0;
+  let pausedUntil = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < posts) {
+        const i = next++;
+        for (;;) {
+          if (pausedUntil > Date.now()) await sleep(pausedUntil - Date.now());
+          const r = await one(i);
+          if (r.status !== 429) break;
+          limited++;
+          pausedUntil = Math.max(pausedUntil, r.resetMs);
+        }
+      }
+    }),
+  );
+  const secs = (performance.now() - start) / 1000;
+  agent.destroy();
+  return { perSec: posts / secs, limited, secs };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -303,6 +348,9 @@ async function main() {
     const sampleTokens = await insertWearers(store, cfg, { from: 10_000_000, count: HTTP_SAMPLE, date: null, dueAt: dueMinute, withTokens: true });
     const http = HTTP_SAMPLE > 0 ? await httpSample(relay.url, sampleTokens, today) : { ok: 0, bad: 0, secs: 1 };
 
+    // the baseline (before the setup, so its garbage is not the relay's)
+    const base = BASELINE_POSTS > 0 ? await baseline(fake.url, BASELINE_POSTS, cfg.delivery.concurrency) : { perSec: NaN, limited: 0, secs: 0 };
+
     // 2. bulk setup: N wearers, all due in the same minute
     const setupStart = performance.now();
     // in a child process, so the relay's memory below is not inflated by the setup's garbage
@@ -313,10 +361,17 @@ async function main() {
     // 3. deliver: start the worker and wait until every post is sent or dead (bounded)
     const hwmReset = resetHwm();
     let peakRss = mb(process.memoryUsage().rss);
+    let atPeak = process.memoryUsage();
     const sampler = setInterval(() => {
-      peakRss = Math.max(peakRss, mb(process.memoryUsage().rss));
+      const m = process.memoryUsage();
+      if (mb(m.rss) > peakRss) {
+        peakRss = mb(m.rss);
+        atPeak = m;
+      }
     }, 100);
+    const before = await fake.stats(); // the baseline's posts are not the relay's
     const t0 = Date.now();
+    const cpu0 = process.cpuUsage();
     relay.worker.start();
     let done = { sent: 0, dead: 0 };
     let lastLog = t0;
@@ -324,7 +379,7 @@ async function main() {
       await sleep(500);
       // cheap on purpose (the bench shares the relay's event loop): accepted from the fake, dead by the status index
       const dead = await store.db.selectFrom("deliveries").select((eb) => eb.fn.countAll<number>().as("n")).where("status", "=", "dead").executeTakeFirstOrThrow();
-      done = { sent: (await fake.stats()).accepted, dead: Number(dead.n) };
+      done = { sent: (await fake.stats()).accepted - before.accepted, dead: Number(dead.n) };
       if (Date.now() - lastLog >= 10_000) {
         lastLog = Date.now();
         const s = await fake.stats();
@@ -333,10 +388,12 @@ async function main() {
       if (done.sent + done.dead >= WEARERS) break;
     }
     const tEnd = Date.now();
+    const cpu = process.cpuUsage(cpu0);
     clearInterval(sampler);
     const hwm = vmHwmMb();
     await relay.stop();
-    const stats = await fake.stats();
+    const all = await fake.stats();
+    const stats = { ...all, accepted: all.accepted - before.accepted, limited: all.limited - before.limited };
     const sentRow = await store.db.selectFrom("deliveries").select((eb) => eb.fn.countAll<number>().as("n")).where("body", "=", yesterday).where("status", "=", "sent").executeTakeFirstOrThrow();
     done.sent = Number(sentRow.n);
     const attempts = await store.db
@@ -371,12 +428,16 @@ async function main() {
       ["posts accepted by fake X", String(stats.accepted), String(WEARERS)],
       ["time to hand all to X (s)", completed ? f(handSecs, 1) : `>${f(handSecs, 1)} (incomplete)`, f(WEARERS / RATE, 1)],
       [`throughput (posts/s, fake limit ${RATE}/s)`, f(perSec, 1), `>= ${f(THROUGHPUT_TARGET, 0)}`],
+      [`baseline: bare client straight to the fake X (posts/s, n=${BASELINE_POSTS}, ${cfg.delivery.concurrency} at a time, no relay)`, f(base.perSec, 1), ""],
+      ["relay throughput / baseline", f(perSec / base.perSec, 3), ""],
       ["429 answers from fake X", String(stats.limited), ""],
       ["attempts per post (mean / max)", `${f(Number(attempts.sum ?? 0) / WEARERS, 2)} / ${attempts.max ?? 0}`, ""],
       ["dead-lettered", String(done.dead), "0"],
       ["posted twice (wearer+day+kind)", String(stats.postedTwice), "0"],
+      ["relay CPU per post (ms, user+system; shows cost apart from other load on the machine)", f((cpu.user + cpu.system) / 1000 / Math.max(1, stats.accepted), 3), `<= ${f(1000 / THROUGHPUT_TARGET, 3)}`],
       ["relay peak RSS during delivery (MB)", f(peakMb, 1), `< ${MEMORY_TARGET_MB}`],
       ["relay RSS after setup (MB)", f(rssAfterSetup, 1), ""],
+      ["at the peak: V8 heap used / heap total / external / array buffers (MB)", [atPeak.heapUsed, atPeak.heapTotal, atPeak.external, atPeak.arrayBuffers].map((b) => f(mb(b), 0)).join(" / "), ""],
     ];
     const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
     const concurrency = cfg.delivery.concurrency;
@@ -401,6 +462,7 @@ async function main() {
           completed,
           handAllSecs: +handSecs.toFixed(2),
           postsPerSec: +perSec.toFixed(1),
+          cpuMsPerPost: +((cpu.user + cpu.system) / 1000 / Math.max(1, stats.accepted)).toFixed(3),
           accepted: stats.accepted,
           sent: done.sent,
           dead: done.dead,
@@ -410,8 +472,10 @@ async function main() {
           postedTwice: stats.postedTwice,
           maxPerWearer: stats.maxPerWearer,
         },
-        memory: { peakRssMb: +peakMb.toFixed(1), sampledPeakRssMb: +peakRss.toFixed(1), vmHwmMb: hwm === null ? null : +hwm.toFixed(1), hwmResetAfterSetup: hwmReset, rssAfterSetupMb: +rssAfterSetup.toFixed(1) },
-        ratios: { throughputOverLimit: +(perSec / RATE).toFixed(3), peakMemoryOverTarget: +(peakMb / MEMORY_TARGET_MB).toFixed(3) },
+        memory: { peakRssMb: +peakMb.toFixed(1), sampledPeakRssMb: +peakRss.toFixed(1), vmHwmMb: hwm === null ? null : +hwm.toFixed(1), hwmResetAfterSetup: hwmReset, rssAfterSetupMb: +rssAfterSetup.toFixed(1),
+          atPeakMb: { heapUsed: +mb(atPeak.heapUsed).toFixed(1), heapTotal: +mb(atPeak.heapTotal).toFixed(1), external: +mb(atPeak.external).toFixed(1), arrayBuffers: +mb(atPeak.arrayBuffers).toFixed(1) } },
+        baseline: { method: "bare node:http client to the fake X, same concurrency", posts: BASELINE_POSTS, postsPerSec: +base.perSec.toFixed(1), limited429: base.limited, secs: +base.secs.toFixed(2) },
+        ratios: { throughputOverLimit: +(perSec / RATE).toFixed(3), throughputOverBaseline: +(perSec / base.perSec).toFixed(3), peakMemoryOverTarget: +(peakMb / MEMORY_TARGET_MB).toFixed(3) },
         targets,
       }),
     );

@@ -96,6 +96,60 @@ describe("linking X", () => {
     expect(r.headers.get("content-type")).toContain("text/html");
   });
 
+  /** the page's language and text: `lang` of <html>, and whether any Japanese is on it */
+  const pageOf = async (r: Response) => {
+    const text = await r.text();
+    return { status: r.status, type: r.headers.get("content-type"), lang: /<html lang="(\w+)"/.exec(text)?.[1], text, japanese: /[ぁ-んァ-ン一-龯]/.test(text) };
+  };
+  const JA = { "accept-language": "ja-JP,ja;q=0.9" };
+
+  it("when a Japanese wearer's link fails at /x/start (expired, already used), then each page is in Japanese, whatever the browser prefers", async () => {
+    const { token } = await register(relay.url, { timezone: "Asia/Tokyo", language: "ja-JP" });
+    const expired = await call(relay.url, "POST", "/v1/x/link", { token });
+    relay.clock.advance(11 * 60_000);
+    const en = { "accept-language": "en-US,en;q=0.9" };
+    const p1 = await pageOf(await fetch(expired.body.url, { redirect: "manual", headers: en }));
+    expect(p1).toMatchObject({ status: 400, lang: "ja", japanese: true });
+    expect(p1.text).toContain("期限切れ");
+    expect(p1.text).not.toContain("expired");
+
+    // a link that went all the way through, opened again
+    const again = await call(relay.url, "POST", "/v1/x/link", { token });
+    const start = await fetch(again.body.url, { redirect: "manual" });
+    const authorize = await fetch(start.headers.get("location")!, { redirect: "manual" });
+    expect((await fetch(authorize.headers.get("location")!, { redirect: "manual" })).status).toBe(200);
+    const p2 = await pageOf(await fetch(again.body.url, { redirect: "manual", headers: en }));
+    expect(p2).toMatchObject({ status: 400, lang: "ja", japanese: true });
+    expect(p2.text).toContain("使用済み");
+  });
+
+  it("when a Japanese wearer denies consent or replays the callback, then the callback pages are in Japanese", async () => {
+    const { token } = await register(relay.url, { timezone: "Asia/Tokyo", language: "ja-JP" });
+    fake.denyNextAuthorization();
+    const denied = await linkX(relay, token);
+    expect(denied.status).toBe(400);
+    expect(denied.page).toContain('<html lang="ja">');
+    expect(denied.page).toContain("投稿が許可されなかった");
+    const ok = await linkX(relay, token);
+    const replay = await pageOf(await fetch(ok.callbackUrl, { redirect: "manual" }));
+    expect(replay).toMatchObject({ status: 400, lang: "ja", japanese: true });
+    expect(replay.text).toContain("使用済み");
+  });
+
+  it("when a link nobody knows is opened, then the page follows the browser's language: Japanese for ja, English otherwise", async () => {
+    for (const path of ["/x/start?flow=nope", "/x/start", "/x/callback?state=not-a-state-we-gave&code=x", "/x/callback"]) {
+      const ja = await pageOf(await fetch(relay.url + path, { redirect: "manual", headers: JA }));
+      expect(ja, path).toMatchObject({ status: 400, lang: "ja", japanese: true });
+      expect(ja.text, path).toContain("無効");
+      expect(ja.type, path).toContain("text/html");
+      for (const headers of [{ "accept-language": "fr-FR,fr;q=0.9" }, {}] as Record<string, string>[]) {
+        const en = await pageOf(await fetch(relay.url + path, { redirect: "manual", headers }));
+        expect(en, path).toMatchObject({ status: 400, lang: "en", japanese: false });
+        expect(en.text, path).toContain("not known");
+      }
+    }
+  });
+
   it("when the wearer unlinks, then the relay revokes at X and forgets the tokens", async () => {
     const { token, deviceId } = await register(relay.url);
     await linkX(relay, token);
@@ -116,6 +170,9 @@ describe("linking X", () => {
       expect(r.status).toBe(409);
       expect(r.body.code).toBe("x_not_configured");
       expect((await fetch(`${outboxRelay.url}/x/callback?state=a&code=b`)).status).toBe(404);
+      const ja = await fetch(`${outboxRelay.url}/x/start?flow=a`, { headers: { "accept-language": "ja" } });
+      expect(ja.status).toBe(404);
+      expect(await ja.text()).toContain("このリレーではXへの投稿が設定されていません");
     } finally {
       await outboxRelay.stop();
       await dbo.drop();

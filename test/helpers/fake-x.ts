@@ -57,6 +57,13 @@ export interface FakeX {
   failNext(n: number, failure: FakeXFailure, filter?: { path?: string }): void;
   /** the next /2/... request (optionally only to `path`) answers 429 with x-rate-limit-reset = resetEpochSec */
   rateLimitNext(resetEpochSec: number, filter?: { path?: string }): void;
+  /**
+   * As X does when the app's window is used up: every POST /2/tweets answers 429 (x-rate-limit-remaining 0,
+   * x-rate-limit-reset = resetEpochSec) until `now()` (epoch ms; the relay's test clock) reaches the reset.
+   */
+  rateLimitPostsUntil(resetEpochSec: number, now: () => number): void;
+  /** POST /2/tweets requests answered 429 so far (rateLimitPostsUntil, rateLimitNext, failNext) */
+  rateLimited: number;
   /** the next authorization is refused: redirect with error=access_denied */
   denyNextAuthorization(): void;
   /** every refresh token issued so far stops working (as after 6 months, or a revocation at X) */
@@ -100,6 +107,7 @@ export async function startFakeX(opts: FakeXOptions = {}): Promise<FakeX> {
   const refreshTokens = new Map<string, TokenInfo>();
   const failures: { failure: FakeXFailure; path?: string }[] = [];
   let denyNext = false;
+  let postsLimited: { resetEpochSec: number; now: () => number } | undefined;
   let nextTweetId = 1_860_000_000_000_000_000n;
   const held = new Set<ServerResponse>();
 
@@ -126,6 +134,10 @@ export async function startFakeX(opts: FakeXOptions = {}): Promise<FakeX> {
         },
       });
     },
+    rateLimitPostsUntil(resetEpochSec, now) {
+      postsLimited = { resetEpochSec, now };
+    },
+    rateLimited: 0,
     denyNextAuthorization() {
       denyNext = true;
     },
@@ -365,10 +377,16 @@ export async function startFakeX(opts: FakeXOptions = {}): Promise<FakeX> {
           });
           return;
         }
+        if (failure.status === 429 && url.pathname === "/2/tweets") fake.rateLimited++;
         const body = failure.body ?? { title: `HTTP ${failure.status}`, type: "about:blank", status: failure.status, detail: "failure injected by the test" };
         return send(res, failure.status, body, "application/problem+json", failure.headers);
       }
 
+      if (method === "POST" && url.pathname === "/2/tweets" && postsLimited && postsLimited.now() < postsLimited.resetEpochSec * 1000) {
+        fake.rateLimited++;
+        const headers = { "x-rate-limit-limit": "100", "x-rate-limit-remaining": "0", "x-rate-limit-reset": String(postsLimited.resetEpochSec) };
+        return send(res, 429, { title: "Too Many Requests", detail: "Too Many Requests", type: "about:blank", status: 429 }, "application/problem+json", headers);
+      }
       if (method === "POST" && url.pathname === "/2/oauth2/token") return tokenEndpoint(req, raw, res);
       if (method === "POST" && url.pathname === "/2/oauth2/revoke") return revokeEndpoint(req, raw, res);
       api(req, url, raw, res);

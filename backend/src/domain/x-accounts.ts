@@ -15,6 +15,7 @@ import type { Deps } from "./deps.ts";
 import type { Device } from "./devices.ts";
 import { createPkce, createState } from "./pkce.ts";
 import { decryptToken, encryptToken } from "./token-crypto.ts";
+import { createLocalLock } from "./local-lock.ts";
 
 export const LINK_FLOW_MS = 10 * 60_000;
 /** refresh a little before X says the access token ends */
@@ -145,19 +146,8 @@ export async function unlinkX(deps: Deps, deviceId: string): Promise<void> {
   await deps.store.db.deleteFrom("x_accounts").where("device_id", "=", deviceId).execute();
 }
 
-const localLocks = new Map<string, Promise<unknown>>();
-
-/** One at a time per key within this process. */
-async function withLocalLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-  const before = localLocks.get(key) ?? Promise.resolve();
-  const mine = before.catch(() => {}).then(fn);
-  localLocks.set(key, mine);
-  try {
-    return await mine;
-  } finally {
-    if (localLocks.get(key) === mine) localLocks.delete(key);
-  }
-}
+/** One refresh at a time per account within this process. */
+const withLocalLock = createLocalLock();
 
 /** The access token to post with (refreshed first when it is about to end); throws SendError. */
 export async function accessTokenFor(deps: Deps, deviceId: string): Promise<{ token: string; blob: string }> {

@@ -1,9 +1,11 @@
 // Daily posts on X: summaries, their preview, and linking the wearer's X account.
+import { createHash } from "node:crypto";
 import type { Express, NextFunction, Request, RequestHandler, Response } from "express";
 import type { Deps } from "../domain/deps.ts";
 import type { Device } from "../domain/devices.ts";
 import { previewSummary, recordSummary } from "../domain/summaries.ts";
 import { createLinkFlow, finishLinkFlow, startLinkFlow, unlinkX, xClientOf, type FlowFailure } from "../domain/x-accounts.ts";
+import { html, page } from "../http/html.ts";
 import { Problem } from "../http/problem.ts";
 import { PreviewQuery, SummaryBody } from "../http/schemas.ts";
 import { parse } from "../http/validate.ts";
@@ -15,11 +17,13 @@ const asyncRoute =
   (req: Request, res: Response, next: NextFunction) =>
     fn(req, res).catch(next);
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+type Lang = "en-US" | "ja-JP";
 
-const PAGES: Record<"en-US" | "ja-JP", { linked: (name: string) => string; failures: Record<FlowFailure, string>; back: string }> = {
+const PAGES: Record<Lang, { title: string; linked: (name: string) => string; notLinked: string; failures: Record<FlowFailure, string>; back: string }> = {
   "en-US": {
+    title: "WristRelay: X account",
     linked: (name) => `Linked as @${name}`,
+    notLinked: "Your X account was not linked",
     failures: {
       unknown: "This link is not known. Start again from the WristRelay settings.",
       expired: "This link has expired. Start again from the WristRelay settings.",
@@ -31,7 +35,9 @@ const PAGES: Record<"en-US" | "ja-JP", { linked: (name: string) => string; failu
     back: "You can close this page.",
   },
   "ja-JP": {
+    title: "WristRelay: Xアカウント",
     linked: (name) => `@${name}として連携しました`,
+    notLinked: "Xアカウントは連携されませんでした",
     failures: {
       unknown: "このリンクは無効です。WristRelayの設定からやり直してください。",
       expired: "このリンクは期限切れです。WristRelayの設定からやり直してください。",
@@ -44,12 +50,34 @@ const PAGES: Record<"en-US" | "ja-JP", { linked: (name: string) => string; failu
   },
 };
 
-function page(res: Response, status: number, language: string, heading: string, text: string) {
-  const lang = language === "ja-JP" ? "ja" : "en";
+const langOf = (language: string | undefined): Lang | undefined => (language === "ja-JP" ? "ja-JP" : language === "en-US" ? "en-US" : undefined);
+
+/** Without a known wearer (an unknown or forgotten link), the browser's language; English when it prefers neither. */
+const browserLang = (req: Request): Lang => (req.acceptsLanguages("en", "ja") === "ja" ? "ja-JP" : "en-US");
+
+const failureStatus = (failure: FlowFailure) => (failure === "not_configured" ? 404 : failure === "exchange_failed" ? 502 : 400);
+
+function sendPage(res: Response, status: number, lang: Lang, heading: string, text: string) {
+  const t = PAGES[lang];
   res
     .status(status)
     .type("html")
-    .send(`<!doctype html><html lang="${lang}"><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>WristRelay</title><h1>${esc(heading)}</h1><p>${esc(text)}</p></html>`);
+    .send(page({ lang: lang === "ja-JP" ? "ja" : "en", title: t.title, body: html`<h1>${heading}</h1><p>${text}</p>` }));
+}
+
+/**
+ * The language of the wearer a link flow belongs to, found by its flow id (/x/start) or its state
+ * (/x/callback); both are stored as SHA-256 hex, as x-accounts.ts keeps them.
+ */
+async function flowLanguage(deps: Deps, by: "flow_hash" | "state_hash", value: string | undefined): Promise<Lang | undefined> {
+  if (!value) return undefined;
+  const row = await deps.store.db
+    .selectFrom("x_link_flows")
+    .innerJoin("devices", "devices.id", "x_link_flows.device_id")
+    .select("devices.language")
+    .where(`x_link_flows.${by}`, "=", createHash("sha256").update(value).digest("hex"))
+    .executeTakeFirst();
+  return langOf(row?.language);
 }
 
 export function registerXRoutes(app: Express, deps: Deps, o: { authed: Authed; json: RequestHandler; publicUrl: () => string }) {
@@ -89,19 +117,23 @@ export function registerXRoutes(app: Express, deps: Deps, o: { authed: Authed; j
   app.get(
     "/x/start",
     asyncRoute(async (req, res) => {
-      const r = await startLinkFlow(deps, str(req.query.flow) ?? "", callbackUrl());
+      const flow = str(req.query.flow);
+      const r = await startLinkFlow(deps, flow ?? "", callbackUrl());
       if ("url" in r) return res.redirect(302, r.url);
-      const t = PAGES["en-US"];
-      page(res, r.failure === "not_configured" ? 404 : 400, "en-US", "WristRelay", t.failures[r.failure]);
+      const lang = (r.failure === "not_configured" ? undefined : await flowLanguage(deps, "flow_hash", flow)) ?? browserLang(req);
+      sendPage(res, failureStatus(r.failure), lang, PAGES[lang].notLinked, PAGES[lang].failures[r.failure]);
     }),
   );
   app.get(
     "/x/callback",
     asyncRoute(async (req, res) => {
-      const r = await finishLinkFlow(deps, { state: str(req.query.state), code: str(req.query.code), error: str(req.query.error) }, callbackUrl());
-      const t = PAGES[r.language === "ja-JP" ? "ja-JP" : "en-US"];
-      if (r.ok) return page(res, 200, r.language, t.linked(r.username), t.back);
-      page(res, r.failure === "not_configured" ? 404 : r.failure === "exchange_failed" ? 502 : 400, r.language, "WristRelay", t.failures[r.failure]);
+      const state = str(req.query.state);
+      const r = await finishLinkFlow(deps, { state, code: str(req.query.code), error: str(req.query.error) }, callbackUrl());
+      // the wearer's language; where the link is not known (nor whose it is), the browser's
+      const known = r.ok || (r.failure !== "unknown" && r.failure !== "not_configured");
+      const lang = (known ? langOf(r.language) : r.failure === "unknown" ? await flowLanguage(deps, "state_hash", state) : undefined) ?? browserLang(req);
+      if (r.ok) return sendPage(res, 200, lang, PAGES[lang].linked(r.username), PAGES[lang].back);
+      sendPage(res, failureStatus(r.failure), lang, PAGES[lang].notLinked, PAGES[lang].failures[r.failure]);
     }),
   );
 }
