@@ -155,12 +155,18 @@ export function parseText(raw: string | null | undefined): string {
   return typeof v === "string" ? v.trim() : typeof v === "number" ? String(v) : "";
 }
 
-// ---- added for the settings page and the companion (issue 4) ----
+// ---- the settings page and the companion ----
 
 /** Keys added after the first version; kept apart so KEYS above stays as it was. */
 export const MORE_KEYS = {
   /** 24-hour clock on the face (Toggle) */
   clock24: "clock24",
+  /** buttons (a fresh timestamp per press): connect / unlink Google Health, unlink X */
+  googleLink: "googleLink",
+  googleUnlink: "googleUnlink",
+  xUnlink: "xUnlink",
+  /** written by the companion: the Google Health link as it last saw it (GoogleStatus, JSON) */
+  googleStatus: "googleStatus",
 } as const;
 
 export const MORE_DEFAULTS = {
@@ -185,9 +191,29 @@ export interface PhoneStatus {
 
 /** The X link as the companion last saw it (KEYS.xStatus, JSON). */
 export interface XStatus {
-  state: "none" | "requesting" | "open_url" | "linked" | "error";
+  state: "none" | "requesting" | "open_url" | "linked" | "unlinking" | "error";
   url?: string;
   username?: string;
+  code?: string;
+  detail?: string;
+  at?: number;
+}
+
+/** What the wearer allowed on Google's consent page; what is not granted stays off. */
+export interface GoogleGranted {
+  activity: boolean;
+  sleep: boolean;
+  settings: boolean;
+}
+
+/**
+ * The Google Health link as the companion last saw it (MORE_KEYS.googleStatus, JSON). `broken`:
+ * Google refused the relay's refresh token (revoked, expired): the wearer has to connect again.
+ */
+export interface GoogleStatus {
+  state: "none" | "requesting" | "open_url" | "linked" | "broken" | "unlinking" | "error";
+  url?: string;
+  granted?: GoogleGranted;
   code?: string;
   detail?: string;
   at?: number;
@@ -226,7 +252,8 @@ export function parseObject(raw: string | null | undefined): { [k: string]: unkn
 }
 
 const PHONE_STATES = ["none", "sending", "code_sent", "confirmed", "opted_out", "error", "reconfirm"];
-const X_STATES = ["none", "requesting", "open_url", "linked", "error"];
+const X_STATES = ["none", "requesting", "open_url", "linked", "unlinking", "error"];
+const GOOGLE_STATES = ["none", "requesting", "open_url", "linked", "broken", "unlinking", "error"];
 
 function optStr(v: unknown, max: number): string | undefined {
   return typeof v === "string" && v.length <= max ? v : undefined;
@@ -255,6 +282,26 @@ export function parseXStatus(raw: string | null | undefined): XStatus {
     state: o.state as XStatus["state"],
     url: url && /^https?:\/\//.test(url) ? url : undefined,
     username: optStr(o.username, 60),
+    code: optStr(o.code, 64),
+    detail: optStr(o.detail, 300),
+    at: optNum(o.at),
+  };
+}
+
+export function parseGoogleStatus(raw: string | null | undefined): GoogleStatus {
+  const o = parseObject(raw);
+  if (!o || GOOGLE_STATES.indexOf(o.state as string) < 0) return { state: "none" };
+  const url = optStr(o.url, 2000);
+  const g = o.granted;
+  let granted: GoogleGranted | undefined;
+  if (typeof g === "object" && g !== null && !(g instanceof Array)) {
+    const r = g as { [k: string]: unknown };
+    granted = { activity: r.activity === true, sleep: r.sleep === true, settings: r.settings === true };
+  }
+  return {
+    state: o.state as GoogleStatus["state"],
+    url: url && /^https?:\/\//.test(url) ? url : undefined,
+    granted: granted,
     code: optStr(o.code, 64),
     detail: optStr(o.detail, 300),
     at: optNum(o.at),

@@ -3,8 +3,12 @@
 import { BatteryMsg, PhoneMsg, PROTOCOL_VERSION, ResultKind, SummaryMsg, WatchMsg } from "../common/protocol";
 import {
   Diagnostics,
+  GoogleGranted,
+  GoogleStatus,
   KEYS,
+  MORE_KEYS,
   parseCode,
+  parseGoogleStatus,
   parseCountry,
   parsePhoneNumber,
   parsePhoneStatus,
@@ -33,6 +37,16 @@ const PENDING_WINDOW_MS = 2 * 3600 * 1000;
 const RELAY_DOWN_AFTER = 3;
 
 /** localStorage keys (the companion's own state; the token lives only here). */
+/** The relay's bounds (backend/src/http/schemas.ts) that the watch protocol's guards are wider than. */
+const MAX_TIME_LEFT_MIN = 20_160;
+const MAX_DISTANCE_M = 1_000_000;
+
+/** YYYY-MM-DD that names a real day (the relay refuses 2026-02-30) */
+function isCalendarDate(d: string): boolean {
+  const t = Date.parse(d + "T00:00:00Z");
+  return t === t && new Date(t).toISOString().slice(0, 10) === d;
+}
+
 export const STATE_KEYS = {
   token: "wr.token",
   deviceId: "wr.deviceId",
@@ -61,6 +75,9 @@ interface SyncState {
   code?: string;
   sendCode?: string;
   xLink?: string;
+  xUnlink?: string;
+  googleLink?: string;
+  googleUnlink?: string;
   forgetMe?: string;
   preview?: string;
 }
@@ -193,6 +210,10 @@ export function startCompanion(host: CompanionHost, options?: CompanionOptions):
     st.at = now();
     writeStatus(settings, KEYS.xStatus, st);
   }
+  function setGoogleStatus(st: GoogleStatus): void {
+    st.at = now();
+    writeStatus(settings, MORE_KEYS.googleStatus, st);
+  }
   function phoneError(r: RelayErr, masked?: string): PhoneStatus {
     return { state: "error", code: r.code, detail: r.detail, masked: masked };
   }
@@ -209,6 +230,7 @@ export function startCompanion(host: CompanionHost, options?: CompanionOptions):
       // another relay knows nothing of this wearer: what the page showed was about the old one
       setPhoneStatus({ state: "none" });
       setXStatus({ state: "none" });
+      setGoogleStatus({ state: "none" });
       setSync({ phone: undefined, code: undefined, preview: undefined });
     }
     storage.removeItem(STATE_KEYS.token);
@@ -245,6 +267,7 @@ export function startCompanion(host: CompanionHost, options?: CompanionOptions):
         if (hadPhone) setPhoneStatus({ state: "reconfirm" });
         const x = parseXStatus(settings.getItem(KEYS.xStatus));
         if (x.state !== "none") setXStatus({ state: "none" });
+        if (parseGoogleStatus(settings.getItem(MORE_KEYS.googleStatus)).state !== "none") setGoogleStatus({ state: "none" });
         return ensureRegistered().then((again) => {
           if (!again) return notRegistered();
           void serial(reconcile); // preferences go to the new identity
@@ -292,8 +315,10 @@ export function startCompanion(host: CompanionHost, options?: CompanionOptions):
       return;
     }
     // persist first, acknowledge second: an ack means "safe on the phone"
-    if (!outbox.seen(msg.id)) {
-      outbox.add(msg.id, msg.t === "bat" ? batteryRequest(msg) : summaryRequest(msg));
+    // a summary the relay could never accept (a date that does not exist) is acknowledged and dropped
+    const request = msg.t === "bat" ? batteryRequest(msg) : summaryRequest(msg);
+    if (!outbox.seen(msg.id) && request) {
+      outbox.add(msg.id, request);
       if (msg.t === "bat") storage.setItem(STATE_KEYS.lastEventAt, String(Math.max(num(STATE_KEYS.lastEventAt), msg.at * 1000)));
     }
     toWatch({ v: PROTOCOL_VERSION, t: "ack", ids: [msg.id] }, false);
@@ -304,16 +329,18 @@ export function startCompanion(host: CompanionHost, options?: CompanionOptions):
   function batteryRequest(m: BatteryMsg) {
     const body: { [k: string]: unknown } = {
       eventId: m.id,
-      level: m.lvl,
+      level: Math.round(m.lvl),
       charging: m.chg,
       observedAt: new Date(m.at * 1000).toISOString(),
       source: "watch",
     };
-    if (m.left !== undefined) body.timeLeftMinutes = m.left;
+    // an estimate beyond the relay's bound says nothing useful and would get the alert refused
+    if (m.left !== undefined && Math.round(m.left) <= MAX_TIME_LEFT_MIN) body.timeLeftMinutes = Math.round(m.left);
     return { method: "POST", path: "/v1/battery", body: body };
   }
   function summaryRequest(m: SummaryMsg) {
-    const activity: { [k: string]: unknown } = { steps: m.st, distanceMeters: m.dm, calories: m.cal };
+    if (!isCalendarDate(m.d)) return null;
+    const activity: { [k: string]: unknown } = { steps: m.st, distanceMeters: Math.min(m.dm, MAX_DISTANCE_M), calories: m.cal };
     if (m.fl !== undefined) activity.floors = m.fl;
     if (m.azm !== undefined) activity.activeZoneMinutes = m.azm;
     const body: { [k: string]: unknown } = { eventId: m.id, date: m.d, activity: activity };
@@ -476,6 +503,8 @@ export function startCompanion(host: CompanionHost, options?: CompanionOptions):
     p = p.then(() => syncPhone());
     p = p.then(() => syncCode());
     p = p.then(() => syncXLink());
+    p = p.then(() => syncXUnlink());
+    p = p.then(() => syncGoogle());
     return p.then(() => writeDiagnostics());
   }
 
@@ -549,6 +578,52 @@ export function startCompanion(host: CompanionHost, options?: CompanionOptions):
     });
   }
 
+  /** Unlink X: DELETE /v1/me/x (the relay revokes at X and forgets the tokens). */
+  function syncXUnlink(): Promise<void> {
+    const pressed = settings.getItem(MORE_KEYS.xUnlink);
+    if (!pressed || pressed === sync().xUnlink) return Promise.resolve();
+    // a Link X pressed after this Unlink wins: it is handled (or was) by syncXLink
+    const link = settings.getItem(KEYS.xLink);
+    if (link && Number(link) > Number(pressed) && link === sync().xLink) {
+      setSync({ xUnlink: pressed });
+      return Promise.resolve();
+    }
+    setXStatus({ state: "unlinking" });
+    return authed("DELETE", "/v1/me/x").then((r) => {
+      if (r.ok || !r.transient) setSync({ xUnlink: pressed });
+      setXStatus(r.ok ? { state: "none" } : { state: "error", code: r.code, detail: r.detail });
+    });
+  }
+
+  /** Connect or unlink Google Health: the newer of the two presses decides. */
+  function syncGoogle(): Promise<void> {
+    const s = sync();
+    const link = settings.getItem(MORE_KEYS.googleLink);
+    const unlink = settings.getItem(MORE_KEYS.googleUnlink);
+    const linkNew = !!link && link !== s.googleLink;
+    const unlinkNew = !!unlink && unlink !== s.googleUnlink;
+    if (!linkNew && !unlinkNew) return Promise.resolve();
+    if (unlinkNew && (!linkNew || Number(unlink) >= Number(link))) {
+      setGoogleStatus({ state: "unlinking" });
+      return authed("DELETE", "/v1/me/google").then((r) => {
+        if (r.ok || !r.transient) setSync(linkNew ? { googleUnlink: unlink as string, googleLink: link as string } : { googleUnlink: unlink as string });
+        setGoogleStatus(r.ok ? { state: "none" } : { state: "error", code: r.code, detail: r.detail });
+      });
+    }
+    setGoogleStatus({ state: "requesting" });
+    return authed<{ url?: string }>("POST", "/v1/google/link").then((r) => {
+      const done = unlinkNew ? { googleLink: link as string, googleUnlink: unlink as string } : { googleLink: link as string };
+      if (r.ok && r.body && typeof r.body.url === "string") {
+        setSync(done);
+        setGoogleStatus({ state: "open_url", url: r.body.url });
+        storage.setItem(STATE_KEYS.meCheck, "0");
+        return;
+      }
+      if (r.ok || !r.transient) setSync(done);
+      setGoogleStatus(r.ok ? { state: "error", code: "bad_answer" } : { state: "error", code: r.code, detail: r.detail });
+    });
+  }
+
   function refreshPreview(force: boolean): Promise<void> {
     const local = now() + offset(now()) * 60000;
     const day = new Date(local).toISOString().slice(0, 10) + readLanguage(settings, host.locale);
@@ -584,7 +659,17 @@ export function startCompanion(host: CompanionHost, options?: CompanionOptions):
       outbox.clear();
       outbox = makeOutbox();
       for (const k in STATE_KEYS) storage.removeItem((STATE_KEYS as { [k: string]: string })[k]);
-      storage.setItem(STATE_KEYS.sync, JSON.stringify({ forgetMe: pressed, sendCode: settings.getItem(KEYS.sendCode), xLink: settings.getItem(KEYS.xLink) }));
+      storage.setItem(
+        STATE_KEYS.sync,
+        JSON.stringify({
+          forgetMe: pressed,
+          sendCode: settings.getItem(KEYS.sendCode),
+          xLink: settings.getItem(KEYS.xLink),
+          xUnlink: settings.getItem(MORE_KEYS.xUnlink),
+          googleLink: settings.getItem(MORE_KEYS.googleLink),
+          googleUnlink: settings.getItem(MORE_KEYS.googleUnlink),
+        }),
+      );
       for (const k of [KEYS.phoneNumber, KEYS.phoneCode]) settings.removeItem(k);
       for (const k of COMPANION_KEYS) settings.removeItem(k);
       writeDiagnostics();
@@ -595,17 +680,19 @@ export function startCompanion(host: CompanionHost, options?: CompanionOptions):
   function checkMe(): Promise<void> {
     const phone = parsePhoneStatus(settings.getItem(KEYS.phoneStatus));
     const x = parseXStatus(settings.getItem(KEYS.xStatus));
-    // waiting for the wearer (approve on X, type the code) is checked often, but only for a while
+    const google = parseGoogleStatus(settings.getItem(MORE_KEYS.googleStatus));
+    // waiting for the wearer (approve on X or Google, type the code) is checked often, but only for a while
     const fresh = (at?: number) => !!at && now() - at < PENDING_WINDOW_MS;
-    const pending = (x.state === "open_url" && fresh(x.at)) || (phone.state === "code_sent" && fresh(phone.at));
-    const watching = pending || phone.state === "confirmed" || x.state === "linked";
+    const pending = (x.state === "open_url" && fresh(x.at)) || (google.state === "open_url" && fresh(google.at)) || (phone.state === "code_sent" && fresh(phone.at));
+    const watching = pending || phone.state === "confirmed" || x.state === "linked" || google.state === "linked" || google.state === "broken";
     if (!watching || !storage.getItem(STATE_KEYS.token)) return Promise.resolve();
     if (now() - num(STATE_KEYS.meCheck) < (pending ? ME_PENDING_MS : ME_IDLE_MS)) return Promise.resolve();
     storage.setItem(STATE_KEYS.meCheck, String(now()));
-    return authed<{ phone?: { masked?: string; verified?: boolean; optedOut?: boolean } | null; x?: { linked?: boolean; username?: string } }>(
-      "GET",
-      "/v1/me",
-    ).then((r) => {
+    return authed<{
+      phone?: { masked?: string; verified?: boolean; optedOut?: boolean } | null;
+      x?: { linked?: boolean; username?: string };
+      google?: { linked?: boolean; status?: string; granted?: GoogleGranted };
+    }>("GET", "/v1/me").then((r) => {
       if (!r.ok || !r.body) return;
       const ph = r.body.phone;
       if (ph && ph.optedOut) setPhoneStatus({ state: "opted_out", masked: ph.masked });
@@ -613,6 +700,14 @@ export function startCompanion(host: CompanionHost, options?: CompanionOptions):
       const xr = r.body.x;
       if (xr && xr.linked) setXStatus({ state: "linked", username: xr.username });
       else if (x.state === "linked") setXStatus({ state: "none" });
+      const g = r.body.google;
+      if (g && g.linked) {
+        const state = g.status === "broken" ? "broken" : "linked";
+        const granted = g.granted ? { activity: g.granted.activity === true, sleep: g.granted.sleep === true, settings: g.granted.settings === true } : undefined;
+        const was = google.granted;
+        const same = was && granted && was.activity === granted.activity && was.sleep === granted.sleep && was.settings === granted.settings;
+        if (google.state !== state || !same) setGoogleStatus({ state: state, granted: granted });
+      } else if (google.state === "linked" || google.state === "broken") setGoogleStatus({ state: "none" });
     });
   }
 

@@ -18,7 +18,7 @@ import { SettingsStore } from "./host";
 export const hostSettings: SettingsStore = settingsStorage;
 
 /** Keys the companion writes; their change events are ours, not the wearer's. */
-export const COMPANION_KEYS: string[] = [KEYS.phoneStatus, KEYS.xStatus, KEYS.preview, KEYS.diagnostics, KEYS.settingsError];
+export const COMPANION_KEYS: string[] = [KEYS.phoneStatus, KEYS.xStatus, KEYS.preview, KEYS.diagnostics, KEYS.settingsError, MORE_KEYS.googleStatus];
 
 export interface RelayPreferences {
   lowBattery: number[];

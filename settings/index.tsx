@@ -7,6 +7,7 @@ import {
   countryOptions,
   diagnosticsLine,
   fieldMessages,
+  googleView,
   languageOptions,
   phoneStatusLine,
   previewLine,
@@ -29,6 +30,7 @@ function Page_(props: SettingsComponentProps) {
   const s = props.settings;
   const errors = fieldMessages(s, t);
   const x = xView(s, t);
+  const google = googleView(s, t);
   const problems = settingsErrorLine(s, t);
   return (
     <Page>
@@ -50,10 +52,17 @@ function Page_(props: SettingsComponentProps) {
         <Problem text={errors[KEYS.quietEnd]} />
         <Toggle settingsKey={KEYS.silenceAlert} label={t("lbl_silence")} />
       </Section>
+      <Section title={<Text bold>{t("sec_google")}</Text>} description={<Text>{t("sec_google_desc")}</Text>}>
+        <Button list label={t(google.broken ? "btn_relink_google" : "btn_link_google")} onClick={() => press(props, MORE_KEYS.googleLink)} />
+        <Text>{google.line}</Text>
+        {google.url ? <Link source={google.url}>{t("lbl_open_google")}</Link> : <Text>{""}</Text>}
+        {google.linked ? <Button list label={t("btn_unlink_google")} onClick={() => press(props, MORE_KEYS.googleUnlink)} /> : <Text>{""}</Text>}
+      </Section>
       <Section title={<Text bold>{t("sec_x")}</Text>} description={<Text>{t("sec_x_desc")}</Text>}>
         <Button list label={t("btn_link_x")} onClick={() => press(props, KEYS.xLink)} />
         <Text>{x.line}</Text>
         {x.url ? <Link source={x.url}>{t("lbl_open_x")}</Link> : <Text>{""}</Text>}
+        {x.linked ? <Button list label={t("btn_unlink_x")} onClick={() => press(props, MORE_KEYS.xUnlink)} /> : <Text>{""}</Text>}
         <Toggle settingsKey={KEYS.postActivity} label={t("lbl_post_activity")} />
         <Toggle settingsKey={KEYS.postSleep} label={t("lbl_post_sleep")} />
         <TextInput label={t("lbl_post_time")} placeholder="00:10" settingsKey={KEYS.summaryTime} />

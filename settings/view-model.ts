@@ -8,6 +8,7 @@ import {
   parseBool,
   parseCode,
   parseDiagnostics,
+  parseGoogleStatus,
   parseObject,
   parsePhoneNumber,
   parsePhoneStatus,
@@ -47,6 +48,7 @@ const ERROR_TEXT: { [code: string]: string } = {
   timeout: "err_relay_unreachable",
   network: "err_relay_unreachable",
   x_not_configured: "err_x_not_configured",
+  google_not_configured: "err_google_not_configured",
 };
 
 export function errorText(t: Translate, code: string | undefined, detail: string | undefined): string {
@@ -82,21 +84,62 @@ export interface XView {
   /** a link the wearer opens to approve posting */
   url?: string;
   username?: string;
+  /** an account is linked: the page offers Unlink X */
+  linked: boolean;
 }
 
 export function xView(s: SettingsMap, t: Translate): XView {
   const st = parseXStatus(s[KEYS.xStatus]);
   switch (st.state) {
     case "requesting":
-      return { line: t("x_requesting") };
+      return { line: t("x_requesting"), linked: false };
     case "open_url":
-      return st.url ? { line: t("x_open_url"), url: st.url } : { line: t("x_none") };
+      return st.url ? { line: t("x_open_url"), url: st.url, linked: false } : { line: t("x_none"), linked: false };
     case "linked":
-      return { line: format(t, "x_linked", { name: st.username ? "@" + st.username : "" }), username: st.username };
+      return { line: format(t, "x_linked", { name: st.username ? "@" + st.username : "" }), username: st.username, linked: true };
+    case "unlinking":
+      return { line: t("x_unlinking"), linked: false };
     case "error":
-      return { line: format(t, "x_error", { why: errorText(t, st.code, st.detail) }) };
+      return { line: format(t, "x_error", { why: errorText(t, st.code, st.detail) }), linked: false };
     default:
-      return { line: t("x_none") };
+      return { line: t("x_none"), linked: false };
+  }
+}
+
+export interface GoogleView {
+  line: string;
+  /** a link the wearer opens to consent at Google (through the relay) */
+  url?: string;
+  /** linked or broken: the page offers Unlink */
+  linked: boolean;
+  /** Google refused the relay's tokens: the wearer has to connect again */
+  broken: boolean;
+}
+
+export function googleView(s: SettingsMap, t: Translate): GoogleView {
+  const st = parseGoogleStatus(s[MORE_KEYS.googleStatus]);
+  switch (st.state) {
+    case "requesting":
+      return { line: t("google_requesting"), linked: false, broken: false };
+    case "open_url":
+      return st.url ? { line: t("google_open_url"), url: st.url, linked: false, broken: false } : { line: t("google_none"), linked: false, broken: false };
+    case "linked": {
+      const g = st.granted;
+      const missing: string[] = [];
+      if (g && !g.activity) missing.push(t("google_part_activity"));
+      if (g && !g.sleep) missing.push(t("google_part_sleep"));
+      if (g && !g.settings) missing.push(t("google_part_settings"));
+      const line = missing.length ? format(t, "google_linked_partial", { missing: missing.join(t("list_separator")) }) : t("google_linked");
+      return { line: line, linked: true, broken: false };
+    }
+    case "broken":
+      return { line: t("google_broken"), linked: true, broken: true };
+    case "unlinking":
+      return { line: t("google_unlinking"), linked: false, broken: false };
+    case "error":
+      return { line: format(t, "google_error", { why: errorText(t, st.code, st.detail) }), linked: false, broken: false };
+    default:
+      return { line: t("google_none"), linked: false, broken: false };
   }
 }
 
@@ -203,18 +246,21 @@ export const TOGGLE_DEFAULTS: { [key: string]: boolean } = {
 /** Every msgid the view model and the page use (checked against both .po files by a test). */
 export const MSGIDS = [
   "phone_sending", "phone_code_sent", "phone_confirmed", "phone_opted_out", "phone_reconfirm", "phone_error", "phone_none",
-  "x_requesting", "x_open_url", "x_linked", "x_error", "x_none",
+  "x_requesting", "x_open_url", "x_linked", "x_error", "x_none", "x_unlinking",
+  "google_requesting", "google_open_url", "google_linked", "google_linked_partial", "google_broken", "google_unlinking",
+  "google_error", "google_none", "google_part_activity", "google_part_sleep", "google_part_settings", "list_separator",
   "preview_unavailable", "preview_error", "preview_empty",
   "never", "just_now", "minutes_ago", "hours_ago", "diag_none", "diag_line",
   "err_invalid_phone", "err_invalid_input", "err_unverified_phone", "err_wrong_code", "err_code_expired",
   "err_too_many_attempts", "err_rate_limited", "err_country", "err_unauthorized", "err_relay_unreachable",
-  "err_x_not_configured", "err_other_detail", "err_other_code", "err_relay_refused",
+  "err_x_not_configured", "err_google_not_configured", "err_other_detail", "err_other_code", "err_relay_refused",
   "country_US", "country_CA", "country_GB", "country_JP", "country_DE", "country_FR", "country_AU",
   // page labels
   "sec_phone", "sec_phone_desc", "lbl_country", "lbl_number", "btn_send_code", "lbl_code", "lbl_status",
   "lbl_thresholds", "lbl_quiet", "lbl_quiet_start", "lbl_quiet_end", "lbl_sms", "lbl_silence",
   "sec_x", "sec_x_desc", "btn_link_x", "lbl_open_x", "lbl_post_activity", "lbl_post_sleep", "lbl_post_time",
-  "lbl_language", "lbl_preview", "sec_watch", "lbl_clock24",
+  "lbl_language", "lbl_preview", "sec_watch", "lbl_clock24", "btn_unlink_x",
+  "sec_google", "sec_google_desc", "btn_link_google", "btn_relink_google", "lbl_open_google", "btn_unlink_google",
   "sec_advanced", "lbl_relay_url", "btn_forget", "lbl_forget_desc", "lbl_diagnostics", "lbl_problems",
   // messages of common/settings.ts parsers (msgid = the English sentence)
   "Use a 24-hour time like 07:30.", "Choose one or more battery levels.", "Battery levels are whole percentages from 1 to 99.",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULTS, parseBool, parseLanguage, parseThresholds, parseTime } from "../../common/settings";
+import { DEFAULTS, parseBool, parseGoogleStatus, parseLanguage, parseThresholds, parseTime, parseXStatus } from "../../common/settings";
 import { resolveWatchSettings } from "../../common/watch-settings";
 
 describe("settings parsing", () => {
@@ -47,5 +47,26 @@ describe("the watch's settings", () => {
     ["when the stored settings are damaged, then the watch's own are used", { thr: "x" }, { clockDisplay: "24h", distance: "us" }, { thr: [20, 10], u: "mi", lang: "en-US", h24: true }],
   ])("%s", (_n, stored, prefs, expected) => {
     expect(resolveWatchSettings(stored, prefs)).toEqual(expected);
+  });
+});
+
+describe("the Google Health link status", () => {
+  it.each([
+    ['{"state":"linked","granted":{"activity":true,"sleep":false,"settings":true},"at":5}', { state: "linked", granted: { activity: true, sleep: false, settings: true }, at: 5 }],
+    ['{"state":"broken"}', { state: "broken" }],
+    ['{"state":"open_url","url":"https://relay.example/google/start?flow=a"}', { state: "open_url", url: "https://relay.example/google/start?flow=a" }],
+    ['{"state":"open_url","url":"javascript:alert(1)"}', { state: "open_url" }],
+    ['{"state":"linked","granted":{"activity":"yes"}}', { state: "linked", granted: { activity: false, sleep: false, settings: false } }],
+    ['{"state":"hacked"}', { state: "none" }],
+    ["{", { state: "none" }],
+    [null, { state: "none" }],
+  ])("when the companion wrote %s, then the page reads %j", (raw, want) => {
+    const got = parseGoogleStatus(raw);
+    for (const k of Object.keys(got) as (keyof typeof got)[]) if (got[k] === undefined) delete got[k];
+    expect(got).toEqual(want);
+  });
+
+  it("when X is being unlinked, then that state survives the round trip", () => {
+    expect(parseXStatus('{"state":"unlinking"}').state).toBe("unlinking");
   });
 });

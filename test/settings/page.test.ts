@@ -1,7 +1,7 @@
 // Renders settings/index.tsx with stand-ins for the Fitbit settings components (globals on the
 // phone) and checks what the wearer would see: a link to open, status lines, no crash on garbage.
 import { beforeAll, describe, expect, it } from "vitest";
-import { KEYS } from "../../common/settings";
+import { KEYS, MORE_KEYS } from "../../common/settings";
 
 type Node = { type: string; props: any; children: any[] };
 let page: ((props: any) => any) | null = null;
@@ -62,11 +62,35 @@ describe("the settings page", () => {
     expect(all(tree).filter((n) => n.type === "Link").map((n) => n.props.source)).toEqual(["https://x.example/ok"]);
   });
 
-  it("when the wearer presses Send code, Link X or Forget me, then the page writes a fresh value to that key", () => {
+  it("when the wearer presses Send code, Connect Google Health, Link X or Forget me, then the page writes a fresh value to that key", () => {
     const s: { [k: string]: string } = {};
     const tree = render(s);
     for (const b of all(tree).filter((n) => n.type === "Button")) b.props.onClick();
-    expect(Object.keys(s).sort()).toEqual([KEYS.forgetMe, KEYS.sendCode, KEYS.xLink].sort());
+    expect(Object.keys(s).sort()).toEqual([KEYS.forgetMe, KEYS.sendCode, KEYS.xLink, MORE_KEYS.googleLink].sort());
+  });
+
+  it("when nothing is linked, then there is no Unlink button; when Google Health and X are linked, then Unlink Google Health and Unlink X write their keys", () => {
+    const labels = (tree: Node) => all(tree).filter((n) => n.type === "Button").map((n) => n.props.label);
+    expect(labels(render({}))).toEqual(["btn_send_code", "btn_link_google", "btn_link_x", "btn_forget"]);
+    const s: { [k: string]: string } = {
+      [MORE_KEYS.googleStatus]: JSON.stringify({ state: "linked", granted: { activity: true, sleep: true, settings: true } }),
+      [KEYS.xStatus]: JSON.stringify({ state: "linked", username: "runner" }),
+    };
+    const tree = render(s);
+    expect(labels(tree)).toEqual(["btn_send_code", "btn_link_google", "btn_unlink_google", "btn_link_x", "btn_unlink_x", "btn_forget"]);
+    for (const b of all(tree).filter((n) => n.type === "Button" && /unlink/.test(n.props.label))) b.props.onClick();
+    expect(s[MORE_KEYS.googleUnlink]).toMatch(/^\d+$/);
+    expect(s[MORE_KEYS.xUnlink]).toMatch(/^\d+$/);
+  });
+
+  it("when the companion wrote a Google consent URL, then the page shows a Link to it; when the link broke, then it offers to connect again and to unlink", () => {
+    const open = render({ [MORE_KEYS.googleStatus]: JSON.stringify({ state: "open_url", url: "https://relay.example/google/start?flow=abc" }) });
+    expect(all(open).filter((n) => n.type === "Link").map((n) => n.props.source)).toEqual(["https://relay.example/google/start?flow=abc"]);
+    const broken = render({ [MORE_KEYS.googleStatus]: JSON.stringify({ state: "broken" }) });
+    const labels = all(broken).filter((n) => n.type === "Button").map((n) => n.props.label);
+    expect(labels).toContain("btn_relink_google");
+    expect(labels).toContain("btn_unlink_google");
+    expect(texts(broken)).toContain("google_broken");
   });
 
   it("when every key holds garbage, then the page still renders and says what to fix", () => {

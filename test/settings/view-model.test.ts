@@ -4,6 +4,7 @@ import { KEYS, MORE_KEYS } from "../../common/settings";
 import {
   diagnosticsLine,
   fieldMessages,
+  googleView,
   MSGIDS,
   phoneStatusLine,
   previewLine,
@@ -33,7 +34,7 @@ describe("status lines", () => {
 
   it("when the relay handed out an approval URL, then the page shows it as a link to open", () => {
     const v = xView({ [KEYS.xStatus]: JSON.stringify({ state: "open_url", url: "https://x.example/a" }) }, en);
-    expect(v).toEqual({ line: "Open this link to let WristRelay post for you:", url: "https://x.example/a" });
+    expect(v).toEqual({ line: "Open this link to let WristRelay post for you:", url: "https://x.example/a", linked: false });
   });
 
   it("when X is linked, then the page shows the @name", () => {
@@ -41,7 +42,7 @@ describe("status lines", () => {
   });
 
   it("when a URL is not http(s), then no link is shown (no javascript: links)", () => {
-    expect(xView({ [KEYS.xStatus]: JSON.stringify({ state: "open_url", url: "javascript:alert(1)" }) }, en)).toEqual({ line: "No X account linked." });
+    expect(xView({ [KEYS.xStatus]: JSON.stringify({ state: "open_url", url: "javascript:alert(1)" }) }, en)).toEqual({ line: "No X account linked.", linked: false });
   });
 
   it("when the relay has no preview endpoint yet, then the page says so", () => {
@@ -58,6 +59,44 @@ describe("status lines", () => {
 
   it("when the page is in Japanese, then status lines are Japanese", () => {
     expect(phoneStatusLine({ [KEYS.phoneStatus]: JSON.stringify({ state: "confirmed", masked: "+81•••12" }) }, ja)).toBe("通知の送信先: +81•••12");
+  });
+});
+
+describe("the Google Health and X links", () => {
+  const g = (status: unknown) => ({ [MORE_KEYS.googleStatus]: JSON.stringify(status) });
+  it.each([
+    [{ state: "requesting" }, "Asking the relay for a link…", false],
+    [{ state: "linked", granted: { activity: true, sleep: true, settings: true } }, "Google Health is connected.", true],
+    [{ state: "linked", granted: { activity: true, sleep: false, settings: true } }, "Google Health is connected, without sleep: that stays off.", true],
+    [{ state: "linked", granted: { activity: false, sleep: false, settings: true } }, "Google Health is connected, without activity, sleep: that stays off.", true],
+    [{ state: "broken" }, "Google Health link expired, link again.", true],
+    [{ state: "unlinking" }, "Unlinking Google Health…", false],
+    [{ state: "error", code: "google_not_configured" }, "Could not connect Google Health: this relay has no Google set up.", false],
+    [{ state: "none" }, "Google Health is not connected.", false],
+  ])("when the companion wrote Google status %j, then the wearer reads %s", (status, line, unlinkable) => {
+    const v = googleView(g(status), en);
+    expect(v.line).toBe(line);
+    expect(v.linked).toBe(unlinkable);
+  });
+
+  it("when the link broke, then the Japanese page says so and asks to link again", () => {
+    expect(googleView(g({ state: "broken" }), ja).line).toBe("Google Health との連携が切れました。もう一度連携してください。");
+    expect(googleView(g({ state: "linked", granted: { activity: true, sleep: false, settings: true } }), ja).line).toBe("Google Health と連携しています (睡眠 は許可されていないためオフです)。");
+  });
+
+  it("when the relay handed out a consent URL, then the page shows it; a non-http URL is not shown", () => {
+    expect(googleView(g({ state: "open_url", url: "https://relay.example/google/start?flow=a" }), en)).toEqual({
+      line: "Open this link and allow WristRelay to read your Google Health data:",
+      url: "https://relay.example/google/start?flow=a",
+      linked: false,
+      broken: false,
+    });
+    expect(googleView(g({ state: "open_url", url: "javascript:alert(1)" }), en).url).toBeUndefined();
+  });
+
+  it("when X is linked, then Unlink X is offered; while unlinking, then the page says so", () => {
+    expect(xView({ [KEYS.xStatus]: JSON.stringify({ state: "linked", username: "runner" }) }, en).linked).toBe(true);
+    expect(xView({ [KEYS.xStatus]: JSON.stringify({ state: "unlinking" }) }, en)).toEqual({ line: "Unlinking X…", linked: false });
   });
 });
 
@@ -112,6 +151,7 @@ describe("any value in any key", () => {
         for (const t of [en, ja]) {
           expect(typeof phoneStatusLine(s, t)).toBe("string");
           expect(typeof xView(s, t).line).toBe("string");
+          expect(typeof googleView(s, t).line).toBe("string");
           expect(typeof previewLine(s, t)).toBe("string");
           expect(typeof diagnosticsLine(s, NOW, t)).toBe("string");
           const m = fieldMessages(s, t);
