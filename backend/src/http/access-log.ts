@@ -1,5 +1,6 @@
 // The access log and the request counter in one middleware, kept cheap for the hot path:
-// a request id (X-Request-Id, given or new) on every answer, and ONE log line per request in the
+// a request id (X-Request-Id: the caller's when it is 1-64 of [A-Za-z0-9._-], else a new UUID) on every
+// answer and in every line logged for the request, and ONE log line per request in the
 // shape pino-http wrote ({reqId, req: {id, method, url}, res: {statusCode}, responseTime},
 // "request completed"), at info for 2xx/3xx, warn for 4xx, error for 5xx. Nothing is built for a line
 // whose level is disabled, and the per-request child logger (req.log) is made only when asked for.
@@ -57,7 +58,7 @@ export function accessLog(o: AccessLogOptions) {
     const logged = !quiet?.(req.url);
     let done = false;
     const onFinish = () => {
-      counter.inc(req.method, (req.route?.path as string | undefined) ?? "unmatched", res.statusCode);
+      counter.inc(req.method, (req.route?.path as string | undefined) ?? "unmatched", res.statusCode, (Date.now() - start) / 1000);
       onDone();
     };
     const onDone = () => {
