@@ -1,4 +1,4 @@
-// A local stand-in for the Twilio REST API (Messages create, Account fetch) on 127.0.0.1, port 0.
+// A local stand-in for the Twilio REST API (Messages create and list, Account fetch) on 127.0.0.1, port 0.
 // Every request is checked against the official OpenAPI spec (../shared/specs/twilio_api_v2010.json);
 // Twilio's test-credential magic numbers and error JSON are reproduced. It can also play Twilio's
 // side of webhooks (status callbacks and inbound SMS, signed like Twilio signs them).
@@ -162,12 +162,13 @@ export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<Fak
       return answer(res, 401, twilioError(20003, "Authenticate", 401));
     }
     if (failure && !("timeoutMs" in failure)) return fail(res, failure);
-    if (!op || (op.pathTemplate !== MESSAGES && op.pathTemplate !== ACCOUNT) || (op.method !== "POST" && op.pathTemplate === MESSAGES) || (op.method !== "GET" && op.pathTemplate === ACCOUNT)) {
+    if (!op || (op.pathTemplate !== MESSAGES && op.pathTemplate !== ACCOUNT) || (op.method !== "GET" && op.pathTemplate === ACCOUNT)) {
       return answer(res, 404, twilioError(20404, `The requested resource ${path.split("?")[0]} was not found`, 404));
     }
     const pathSid = op.pathParams.AccountSid ?? op.pathParams.Sid;
     if (pathSid !== accountSid) return answer(res, 404, twilioError(20404, `The requested resource ${path.split("?")[0]} was not found`, 404));
     if (op.pathTemplate === ACCOUNT) return answer(res, 200, accountJson());
+    if (op.method === "GET") return listMessages(res, new URL(path, "http://x").searchParams, violations);
 
     const form = (body && typeof body === "object" ? body : {}) as Record<string, string | string[]>;
     const one = (k: string): string | undefined => (Array.isArray(form[k]) ? (form[k] as string[])[0] : (form[k] as string | undefined));
@@ -190,31 +191,85 @@ export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<Fak
     if (text && text.length > 1600) return answer(res, 400, twilioError(21658, "Parameter exceeded character limit: Body", 400));
 
     const sid = "SM" + randomBytes(16).toString("hex");
-    const now = rfc2822(new Date());
     const message: ReceivedMessage = { sid, to, from, messagingServiceSid: service, body: text, statusCallback: one("StatusCallback"), params: form, receivedAt: new Date() };
     messages.push(message);
     for (const w of [...waiters]) w();
-    answer(res, 201, {
+    answer(res, 201, messageJson(message, false));
+  }
+
+  /** Twilio's resource for a message; once listed, it has left for the carrier (date_sent, "sent"). */
+  function messageJson(m: ReceivedMessage, sent: boolean): Record<string, unknown> {
+    const created = rfc2822(m.receivedAt);
+    const media = m.params.MediaUrl;
+    return {
       account_sid: accountSid,
       api_version: "2010-04-01",
-      body: text ?? "",
-      date_created: now,
-      date_sent: null,
-      date_updated: now,
+      body: m.body ?? "",
+      date_created: created,
+      date_sent: sent ? created : null,
+      date_updated: created,
       direction: "outbound-api",
       error_code: null,
       error_message: null,
-      from: from ?? null,
-      messaging_service_sid: service ?? null,
-      num_media: form.MediaUrl ? String([form.MediaUrl].flat().length) : "0",
-      num_segments: String(segments(text ?? "")),
+      from: m.from ?? null,
+      messaging_service_sid: m.messagingServiceSid ?? null,
+      num_media: media ? String([media].flat().length) : "0",
+      num_segments: String(segments(m.body ?? "")),
       price: null,
       price_unit: "USD",
-      sid,
-      status: service ? "accepted" : "queued",
-      subresource_uris: { media: `/2010-04-01/Accounts/${accountSid}/Messages/${sid}/Media.json` },
-      to,
-      uri: `/2010-04-01/Accounts/${accountSid}/Messages/${sid}.json`,
+      sid: m.sid,
+      status: sent ? "sent" : m.messagingServiceSid ? "accepted" : "queued",
+      subresource_uris: { media: `/2010-04-01/Accounts/${accountSid}/Messages/${m.sid}/Media.json` },
+      to: m.to,
+      uri: `/2010-04-01/Accounts/${accountSid}/Messages/${m.sid}.json`,
+    };
+  }
+
+  /**
+   * GET Messages.json (ListMessage): filters To, From, DateSent (a day), DateSent> / DateSent<
+   * (Twilio reads "DateSent>=x" as the key "DateSent>"), newest first as Twilio lists them, paged by
+   * PageSize (default 50) and Page.
+   */
+  function listMessages(res: ServerResponse, q: URLSearchParams, violations: string[]): void {
+    if (violations.length > 0) return answer(res, 400, twilioError(70002, `Bad request: ${violations[0]}`, 400));
+    const bound = (v: string | null, end: boolean): number | undefined => {
+      if (v === null) return undefined;
+      const day = /^\d{4}-\d{2}-\d{2}$/.test(v);
+      const t = Date.parse(day ? `${v}T00:00:00Z` : v);
+      return day && end ? t + 86_400_000 - 1 : t;
+    };
+    const after = bound(q.get("DateSent>"), false);
+    const before = bound(q.get("DateSent<"), true);
+    const onDay = q.get("DateSent");
+    const matching = messages
+      .filter((m) => (!q.has("To") || m.to === q.get("To")) && (!q.has("From") || m.from === q.get("From")))
+      .filter((m) => {
+        const t = m.receivedAt.getTime();
+        return (after === undefined || t >= after) && (before === undefined || t <= before) && (onDay === null || m.receivedAt.toISOString().slice(0, 10) === onDay.slice(0, 10));
+      })
+      .reverse();
+    const pageSize = Number(q.get("PageSize") ?? 50);
+    const page = Number(q.get("Page") ?? 0);
+    const slice = matching.slice(page * pageSize, (page + 1) * pageSize);
+    const base = `/2010-04-01/Accounts/${accountSid}/Messages.json`;
+    const pageUri = (p: number) => {
+      const u = new URLSearchParams(q);
+      u.set("PageSize", String(pageSize));
+      u.set("Page", String(p));
+      if (p > 0) u.set("PageToken", `PA${p}`);
+      else u.delete("PageToken");
+      return `${base}?${u.toString()}`;
+    };
+    answer(res, 200, {
+      messages: slice.map((m) => messageJson(m, true)),
+      end: page * pageSize + Math.max(0, slice.length - 1),
+      first_page_uri: pageUri(0),
+      next_page_uri: (page + 1) * pageSize < matching.length ? pageUri(page + 1) : null,
+      page,
+      page_size: pageSize,
+      previous_page_uri: page > 0 ? pageUri(page - 1) : null,
+      start: page * pageSize,
+      uri: pageUri(page),
     });
   }
 

@@ -47,6 +47,14 @@ export interface SmsProvider {
   readonly name: "outbox" | "twilio" | "sns";
   /** Sends one SMS; throws SendError on failure. Must not log the number or the body in full. */
   send(msg: SmsMessage, opts?: { signal?: AbortSignal }): Promise<SmsSent>;
+  /**
+   * Asks the provider whether a message it may already have accepted went out: messages to `to`
+   * with exactly `body`, sent at or after `since`; returns their ids, oldest first. The worker calls
+   * it before sending a delivery again whose earlier attempt has no known outcome (its process died
+   * mid-send, or the call timed out). Throws SendError when the provider cannot be asked. Adapters
+   * whose provider has no such lookup (SNS) leave it out, and the send is simply repeated.
+   */
+  findSent?(q: { to: string; body: string; since: Date }, opts?: { signal?: AbortSignal }): Promise<string[]>;
   /** A cheap check for the operator page and metrics; never sends a message. */
   health?(): Promise<{ ok: boolean; detail?: string }>;
 }

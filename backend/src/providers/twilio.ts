@@ -119,6 +119,17 @@ export function createTwilioSms(opts: TwilioSmsOptions): SmsProvider {
       if (typeof m?.sid !== "string") throw new SendError("transient", "twilio: answer without a message sid", { code: "bad_response" });
       return { providerId: m.sid, status: m.status };
     },
+    async findSent(q, findOpts) {
+      // DateSent>= is a filter on the day and time the message left Twilio; a minute's margin
+      // covers the clocks of this host and Twilio's disagreeing a little.
+      const after = new Date(q.since.getTime() - 60_000);
+      const r = await call(findOpts?.signal, () => client.messages.list({ to: q.to, dateSentAfter: after, pageSize: 100, limit: 500 }));
+      if (r.error !== undefined) throw toSendError(r.error, r.ctx, r.timedOut, findOpts?.signal?.aborted ?? false, timeoutMs);
+      return (r.value ?? [])
+        .filter((m) => m.body === q.body && m.to === q.to && String(m.direction).startsWith("outbound") && (!opts.from || m.from === opts.from))
+        .sort((a, b) => (a.dateCreated?.getTime() ?? 0) - (b.dateCreated?.getTime() ?? 0))
+        .map((m) => m.sid);
+    },
     async health() {
       const r = await call(undefined, () => client.api.v2010.accounts(opts.accountSid).fetch());
       if (r.error !== undefined) {

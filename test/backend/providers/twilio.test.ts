@@ -139,6 +139,47 @@ describe("Twilio adapter against the fake Twilio", () => {
     expect(e.message).toContain("TWILIO_AUTH_TOKEN");
   });
 
+  it("when a message was accepted earlier, then findSent finds it by number and exact body, and nothing else", async () => {
+    const to = "+15551239876";
+    const since = new Date(Date.now() - 1_000);
+    const sent = await sms.send({ to, body: "WristRelay: watch battery 9%.", ref: "f1" });
+    await sms.send({ to, body: "WristRelay: watch battery 9%. ", ref: "f2" }); // one space more: another text
+    await sms.send({ to: "+15551239877", body: "WristRelay: watch battery 9%.", ref: "f3" });
+    const before = fake.messages.length;
+    expect(await sms.findSent!({ to, body: "WristRelay: watch battery 9%.", since })).toEqual([sent.providerId]);
+    expect(await sms.findSent!({ to, body: "WristRelay: watch battery 8%.", since })).toEqual([]);
+    // nothing sent by looking; one filtered list call, as the spec describes it
+    expect(fake.messages.length).toBe(before);
+  });
+
+  it("when the message was accepted before the time asked about, then findSent does not count it", async () => {
+    const to = "+15551239878";
+    await sms.send({ to, body: "an older text", ref: "f4" });
+    expect(await sms.findSent!({ to, body: "an older text", since: new Date(Date.now() + 5 * 60_000) })).toEqual([]);
+  });
+
+  it("when Twilio lists more than one page of messages to the number, then findSent reads past the first page", async () => {
+    const to = "+15551239879";
+    const since = new Date(Date.now() - 1_000);
+    const first = await sms.send({ to, body: "the one", ref: "f5" });
+    for (let i = 0; i < 120; i++) await sms.send({ to, body: `filler ${i}`, ref: `f6-${i}` });
+    expect(await sms.findSent!({ to, body: "the one", since })).toEqual([first.providerId]);
+  });
+
+  it("when Twilio answers the lookup with 503, then findSent fails transiently (the worker retries later instead of sending blind)", async () => {
+    fake.failNext(1, { status: 503 });
+    const e = await sendError(sms.findSent!({ to: TO, body: "x", since: new Date() }));
+    expect(e.kind).toBe("transient");
+  });
+
+  it("when the message list is asked with a DateSent> that is not a date-time, then the fake answers 400 and reports it against the spec", async () => {
+    const auth = "Basic " + Buffer.from(`${fake.accountSid}:${fake.authToken}`).toString("base64");
+    const res = await fetch(`${fake.url}/2010-04-01/Accounts/${fake.accountSid}/Messages.json?To=%2B15551230000&DateSent%3E=yesterday`, { headers: { authorization: auth } });
+    expect(res.status).toBe(400);
+    expect(fake.specViolations.join("\n")).toContain("DateSent>");
+    fake.specViolations.length = 0;
+  });
+
   it("when health is checked, then the account is fetched and nothing is sent", async () => {
     const before = fake.messages.length;
     expect(await sms.health!()).toEqual({ ok: true, detail: "account active" });
