@@ -3,6 +3,9 @@
 // SMS outbox provider) joined by an in-memory Bluetooth link that loses messages and disconnects.
 // A virtual clock drives the watch's `now`, the companion's timers and the relay's clock; the relay's
 // own worker runs on real timers, and between simulated minutes the real event loop is let run.
+// With `relayUrl` the phone talks to a relay already running instead (its outbox providers on): that
+// relay keeps real time, so the simulated day is the day before yesterday and everything it owes
+// (the SMS at once, yesterday's summary post, already past its time) shows on its /dev/outbox.
 import "./host-modules"; // must come first: maps "messaging", "power", ... to the fakes
 
 import { mkdtempSync, rmSync } from "node:fs";
@@ -22,7 +25,7 @@ import { FakeCompanionMe } from "../test/fakes/companion/companion";
 import { FakeLocalStorage } from "../test/fakes/companion/local-storage";
 import { FakePeerDevice } from "../test/fakes/companion/peer";
 import { FakeSettingsStorage } from "../test/fakes/companion/settings";
-import { startRelay, TestRelay } from "../test/helpers/relay";
+import { startRelay, type TestRelay } from "../test/helpers/relay";
 import { createVirtualClock, realTurns, VirtualClock } from "./virtual-clock";
 
 export interface SimOptions {
@@ -37,8 +40,18 @@ export interface SimOptions {
   verifyPhone?: boolean;
   /** mean minutes between spontaneous link drops (0: never) */
   reconnectEveryMin?: number;
+  /** probability that one Bluetooth message is held back and arrives after the next one, each way */
+  reorder?: number;
+  /** probability that one Bluetooth message arrives twice, each way */
+  duplicate?: number;
   /** prints the timeline as it happens */
   log?: (line: string) => void;
+  /** drive a relay already running at this URL (SMS_PROVIDER=outbox) instead of starting one in memory */
+  relayUrl?: string;
+  /** the simulated day's UTC midnight; default DAY_START, or the day before yesterday with relayUrl */
+  dayStart?: number;
+  /** the number confirmed; default +14155552671, or a random +1 415 555 number with relayUrl */
+  phoneNumber?: string;
 }
 
 export interface SimReport {
@@ -70,6 +83,9 @@ export interface SimReport {
   kills: number;
   dropped: number;
   timeline: string[];
+  /** the relay driven (with relayUrl: recorded/duplicates are what the phone saw, not the relay's tables) */
+  relayUrl: string;
+  remote: boolean;
 }
 
 export const DAY_START = Date.UTC(2026, 10, 20, 0, 0, 0);
@@ -100,9 +116,179 @@ function hhmm(ms: number): string {
   return new Date(ms).toISOString().slice(11, 16);
 }
 
-/** Wraps the companion's end of the link: each message is lost with probability `loss`, both ways. */
-function lossyEnd(end: SocketLike, random: () => number, loss: number, counters: SimReport["toWatch"]): SocketLike {
+/** UTC midnight two days before `now`: a day whose summary post is already due on a relay keeping real time. */
+export function dayBeforeYesterday(now: number): number {
+  return Math.floor(now / 86_400_000) * 86_400_000 - 2 * 86_400_000;
+}
+
+interface RelayEvent {
+  event_id: string;
+  kind: string;
+  created_at: string;
+  answer: string;
+  observed_at: string;
+}
+interface RelayDelivery {
+  id: string;
+  channel: string;
+  kind: string;
+  status: string;
+  event_id: string | null;
+  created_at: string;
+  sent_at: string | null;
+  next_attempt_at: string;
+  body: string;
+}
+interface SentSms {
+  ref: string;
+  to: string;
+  body: string;
+  createdAt: string;
+}
+
+/** What the simulation needs from a relay: the in-memory one reads its tables, a running one is asked over HTTP. */
+interface SimRelay {
+  url: string;
+  remote: boolean;
+  /** the worker looks for due work now (a running relay polls on its own) */
+  poke(): void;
+  /** the confirmation code last sent to a number, as the outbox recorded it */
+  code(masked: string, since: number): Promise<string | null>;
+  /** resolves when none of these events' SMS is still queued or being sent */
+  waitForSends(eventIds: string[], token: string): Promise<boolean>;
+  /** battery and summary events recorded for the device (in memory only: a running relay does not list them) */
+  events(deviceId: string): Promise<RelayEvent[] | null>;
+  deliveries(token: string): Promise<RelayDelivery[]>;
+  sentSms(): Promise<SentSms[]>;
+  stop(): Promise<void>;
+}
+
+async function localRelay(dir: string, vc: VirtualClock): Promise<SimRelay> {
+  const relayClock = { now: () => new Date(vc.now()), set: () => undefined, advance: () => undefined };
+  const r: TestRelay = await startRelay({ databaseUrl: "file:" + join(dir, "relay.db"), clock: relayClock, env: { SMS_PER_NUMBER_DAILY: "20" } });
+  return {
+    url: r.url,
+    remote: false,
+    poke: () => r.running.worker.poke(),
+    async code() {
+      await new Promise((res) => setTimeout(res, 150)); // the relay's worker records the code SMS
+      const sent = r.outbox ? await r.outbox.list(10) : [];
+      const m = sent.map((x) => /\b(\d{6})\b/.exec(x.body)).filter(Boolean)[0];
+      return m ? m[1] : null;
+    },
+    async waitForSends(ids) {
+      for (let i = 0; i < 100; i++) {
+        const open = await r.store.db
+          .selectFrom("deliveries")
+          .select("id")
+          .where("event_id", "in", ids)
+          .where("status", "in", ["queued", "sending"])
+          .execute();
+        if (open.length === 0) return true;
+        await new Promise((res) => setTimeout(res, 20));
+      }
+      return false;
+    },
+    async events(deviceId) {
+      return r.store.db
+        .selectFrom("events")
+        .select(["event_id", "kind", "created_at", "answer", "observed_at"])
+        .where("device_id", "=", deviceId)
+        .orderBy("created_at")
+        .orderBy(sql`rowid`) // SQLite: insertion order within one simulated instant
+        .execute();
+    },
+    async deliveries() {
+      return r.store.db.selectFrom("deliveries").selectAll().orderBy("created_at").execute();
+    },
+    async sentSms() {
+      return r.outbox ? r.outbox.list(500) : [];
+    },
+    stop: () => r.stop(),
+  };
+}
+
+/** A relay already running: its /dev/outbox.json and the wearer's own /v1/deliveries. */
+export async function remoteRelay(url: string): Promise<SimRelay> {
+  const base = url.replace(/\/+$/, "");
+  const getJson = async <T>(path: string, token?: string): Promise<{ status: number; body: T | null }> => {
+    const res = await fetch(base + path, { headers: token ? { authorization: "Bearer " + token } : {} });
+    const text = await res.text();
+    let body: T | null = null;
+    try {
+      body = JSON.parse(text) as T;
+    } catch {
+      body = null;
+    }
+    return { status: res.status, body };
+  };
+  let health: Response;
+  try {
+    health = await fetch(base + "/healthz");
+  } catch (err) {
+    throw new Error("no relay answers at " + base + " (start one with `npm run relay`): " + (err as Error).message);
+  }
+  if (health.status !== 200) throw new Error("the relay at " + base + " answered /healthz with " + health.status);
+  const outbox = await getJson<SentSms[]>("/dev/outbox.json");
+  if (outbox.status !== 200) throw new Error("the relay at " + base + " has no /dev/outbox: the simulation reads the confirmation code there, so start it with SMS_PROVIDER=outbox (the default)");
+  const sentSms = async () => ((await getJson<(SentSms & { channel: string })[]>("/dev/outbox.json")).body || []).filter((m) => m.channel === "sms");
+  const deliveries = async (token: string): Promise<RelayDelivery[]> => {
+    const got = await getJson<{ id: string; channel: string; kind: string; status: string; createdAt: string; sentAt?: string; eventId?: string }[]>("/v1/deliveries?limit=100", token);
+    return (got.body || [])
+      .map((d) => ({
+        id: d.id,
+        channel: d.channel,
+        kind: d.kind,
+        status: d.status,
+        event_id: d.eventId ?? null,
+        created_at: d.createdAt,
+        sent_at: d.sentAt ?? null,
+        next_attempt_at: d.createdAt,
+        body: "",
+      }))
+      .reverse();
+  };
+  return {
+    url: base,
+    remote: true,
+    poke: () => undefined,
+    async code(masked, since) {
+      for (let i = 0; i < 100; i++) {
+        const rows = await sentSms();
+        const m = rows.filter((x) => x.to === masked && Date.parse(x.createdAt) >= since - 1000).map((x) => /\b(\d{6})\b/.exec(x.body)).filter(Boolean)[0];
+        if (m) return m[1];
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      return null;
+    },
+    async waitForSends(ids, token) {
+      for (let i = 0; i < 250; i++) {
+        const open = (await deliveries(token)).filter((d) => d.event_id && ids.indexOf(d.event_id) >= 0 && (d.status === "queued" || d.status === "sending"));
+        if (open.length === 0) return true;
+        await new Promise((res) => setTimeout(res, 20));
+      }
+      return false;
+    },
+    events: async () => null,
+    deliveries,
+    sentSms,
+    stop: async () => undefined,
+  };
+}
+
+/**
+ * Wraps the companion's end of the link: each message is lost with probability `loss`, both ways;
+ * optionally also delivered twice (`duplicate`) or held back until the next message in the same
+ * direction has gone through (`reorder`).
+ */
+function lossyEnd(end: SocketLike, random: () => number, loss: number, counters: SimReport["toWatch"], disorder: { reorder?: number; duplicate?: number } = {}): SocketLike {
   const wrapped = new Map<(e: any) => void, (e: any) => void>();
+  const reorder = disorder.reorder ?? 0;
+  const duplicate = disorder.duplicate ?? 0;
+  let heldOut: unknown[] = [];
+  const heldIn = new Map<(e: any) => void, any[]>();
+  const disordered = reorder > 0 || duplicate > 0;
+  const copies = () => (duplicate > 0 && random() < duplicate ? 2 : 1);
   return {
     get readyState() {
       return end.readyState;
@@ -115,10 +301,33 @@ function lossyEnd(end: SocketLike, random: () => number, loss: number, counters:
       counters.messages++;
       counters.bytes += JSON.stringify(data).length;
       if (random() < loss) return; // lost in the air
-      end.send(data);
+      if (!disordered) return end.send(data);
+      if (reorder > 0 && random() < reorder) {
+        heldOut.push(data); // overtaken by the next message
+        return;
+      }
+      for (let i = copies(); i > 0; i--) end.send(data);
+      const late = heldOut;
+      heldOut = [];
+      for (const d of late) if (end.readyState === end.OPEN) end.send(d);
     },
     addEventListener(type, fn) {
-      const w = type === "message" ? (e: any) => (random() < loss ? undefined : fn(e)) : fn;
+      let w: (e: any) => void = fn;
+      if (type === "message" && !disordered) w = (e: any) => (random() < loss ? undefined : fn(e));
+      else if (type === "message") {
+        w = (e: any) => {
+          if (random() < loss) return;
+          const held = heldIn.get(fn) ?? [];
+          if (reorder > 0 && random() < reorder) {
+            held.push(e);
+            heldIn.set(fn, held);
+            return;
+          }
+          heldIn.set(fn, []);
+          for (let i = copies(); i > 0; i--) fn(e);
+          for (const h of held) fn(h);
+        };
+      }
       wrapped.set(fn, w);
       end.addEventListener(type, w);
     },
@@ -126,12 +335,16 @@ function lossyEnd(end: SocketLike, random: () => number, loss: number, counters:
       const w = wrapped.get(fn);
       if (w) end.removeEventListener(type, w);
       wrapped.delete(fn);
+      heldIn.delete(fn);
     },
   };
 }
 
 export async function runSim(o: SimOptions = {}): Promise<SimReport> {
   process.env.TZ = "UTC"; // the watch's local day is the wearer's day (registered as UTC below)
+  const dayStart = o.dayStart ?? (o.relayUrl ? dayBeforeYesterday(Date.now()) : DAY_START);
+  // a running relay counts alerts per number per (real) day: each run confirms a number of its own
+  const phoneNumber = o.phoneNumber ?? (o.relayUrl ? "+1415555" + String(1000 + Math.floor(Math.random() * 9000)) : "+14155552671");
   const seed = o.seed ?? 1;
   const random = rng(seed);
   const linkRandom = rng(seed * 7 + 1);
@@ -145,17 +358,12 @@ export async function runSim(o: SimOptions = {}): Promise<SimReport> {
 
   const dir = mkdtempSync(join(tmpdir(), "wristrelay-sim-"));
   let settleNow: () => Promise<void> = () => realTurns();
-  const vc: VirtualClock = createVirtualClock(DAY_START, () => settleNow());
-  const relayClock = {
-    now: () => new Date(vc.now()),
-    set: () => undefined,
-    advance: () => undefined,
-  };
-  let relay: TestRelay | null = null;
+  const vc: VirtualClock = createVirtualClock(dayStart, () => settleNow());
+  let relay: SimRelay | null = null;
   let watch: Watch | null = null;
   let companion: Companion | null = null;
   try {
-    relay = await startRelay({ databaseUrl: "file:" + join(dir, "relay.db"), clock: relayClock, env: { SMS_PER_NUMBER_DAILY: "20" } });
+    relay = o.relayUrl ? await remoteRelay(o.relayUrl) : await localRelay(dir, vc);
     const r = relay;
 
     // ---- the watch ----
@@ -210,6 +418,7 @@ export async function runSim(o: SimOptions = {}): Promise<SimReport> {
     const relayCallsByRoute: { [route: string]: number } = {};
     let relayCalls = 0;
     const okEvents = new Map<string, number>();
+    const okOrder: string[] = []; // battery events the relay accepted, in the order the phone saw it
     // kills: half at a minute boundary, half armed to strike while a relay call is in flight (the
     // relay has answered, the companion never learns it: the retry must not count twice)
     let kills = 0;
@@ -233,7 +442,10 @@ export async function runSim(o: SimOptions = {}): Promise<SimReport> {
       return (fetch(url, init as RequestInit) as unknown as Promise<Response>).then((res) => {
         if (route === "POST /v1/battery" || route === "POST /v1/summaries") {
           const id = init.body ? (JSON.parse(init.body).eventId as string) : "?";
-          if (res.status === 202) okEvents.set(id, (okEvents.get(id) || 0) + 1);
+          if (res.status === 202) {
+            if (!okEvents.has(id) && route === "POST /v1/battery") okOrder.push(id);
+            okEvents.set(id, (okEvents.get(id) || 0) + 1);
+          }
           return res
             .clone()
             .text()
@@ -251,7 +463,7 @@ export async function runSim(o: SimOptions = {}): Promise<SimReport> {
         return res;
       });
     };
-    const companionEnd = lossyEnd(pair.companion as unknown as SocketLike, linkRandom, loss, toWatch);
+    const companionEnd = lossyEnd(pair.companion as unknown as SocketLike, linkRandom, loss, toWatch, { reorder: o.reorder, duplicate: o.duplicate });
     pair.device.addEventListener("message", () => undefined);
     const startOne = () =>
       startCompanion({
@@ -299,13 +511,12 @@ export async function runSim(o: SimOptions = {}): Promise<SimReport> {
 
     // ---- confirm a phone number through the relay (the code is read from the relay's outbox) ----
     if (o.verifyPhone !== false) {
-      settings.pageSet(KEYS.phoneNumber, JSON.stringify({ name: "+14155552671" }));
+      const asked = Date.now();
+      settings.pageSet(KEYS.phoneNumber, JSON.stringify({ name: phoneNumber }));
       await settle();
-      await new Promise((res) => setTimeout(res, 150)); // the relay's worker records the code SMS
-      const sent = r.outbox ? await r.outbox.list(10) : [];
-      const code = sent.map((m) => /\b(\d{6})\b/.exec(m.body)).filter(Boolean)[0];
+      const code = await r.code(parsePhoneStatus(settings.getItem(KEYS.phoneStatus)).masked || "", asked);
       if (code) {
-        settings.pageSet(KEYS.phoneCode, JSON.stringify({ name: code[1] }));
+        settings.pageSet(KEYS.phoneCode, JSON.stringify({ name: code }));
         await settle();
       }
       const st = parsePhoneStatus(settings.getItem(KEYS.phoneStatus));
@@ -323,27 +534,15 @@ export async function runSim(o: SimOptions = {}): Promise<SimReport> {
     async function waitForSends(): Promise<void> {
       const ids = [...smsPending];
       smsPending.clear();
-      for (let i = 0; i < 100; i++) {
-        const open = await r.store.db
-          .selectFrom("deliveries")
-          .select("id")
-          .where("event_id", "in", ids)
-          .where("status", "in", ["queued", "sending"])
-          .execute();
-        if (open.length === 0) {
-          for (const id of ids) sentWall.set(id, performance.now());
-          return;
-        }
-        await new Promise((res) => setTimeout(res, 20));
-      }
+      if (await r.waitForSends(ids, storage.getItem(STATE_KEYS.token) || "")) for (const id of ids) sentWall.set(id, performance.now());
     }
 
     const endMinute = 24 * 60 + 30;
     for (let minute = 1; minute <= endMinute; minute++) {
-      const t = DAY_START + minute * MIN;
+      const t = dayStart + minute * MIN;
       await vc.advanceTo(t);
       // the relay's worker polls on real timers; in simulated time it looks once a minute
-      r.running.worker.poke();
+      r.poke();
 
       // the world at this minute
       const dayMinute = minute % 1440;
@@ -395,22 +594,25 @@ export async function runSim(o: SimOptions = {}): Promise<SimReport> {
       await settle();
     }
     await new Promise((res) => setTimeout(res, 200));
+    const token = storage.getItem(STATE_KEYS.token) || "";
+    if (r.remote) {
+      // a running relay sends on its own schedule: wait (really, at most 20 s) for what is due to leave
+      for (let i = 0; i < 100; i++) {
+        const open = (await r.deliveries(token)).filter((d) => (d.status === "queued" || d.status === "sending") && Date.parse(d.next_attempt_at) <= Date.now());
+        if (open.length === 0) break;
+        await new Promise((res) => setTimeout(res, 200));
+      }
+    }
 
     // ---- what the relay saw ----
     const deviceId = storage.getItem(STATE_KEYS.deviceId) || "";
-    const events = await r.store.db
-      .selectFrom("events")
-      .select(["event_id", "kind", "created_at", "answer", "observed_at"])
-      .where("device_id", "=", deviceId)
-      .orderBy("created_at")
-      .orderBy(sql`rowid`) // SQLite: insertion order within one simulated instant
-      .execute();
-    if (process.env.SIM_DEBUG) for (const e of events) console.log("event", e.event_id, e.observed_at, e.created_at, e.answer);
-    const batteryRows = events.filter((e) => e.kind === "battery");
-    const recorded = batteryRows.map((e) => e.event_id);
+    const events = await r.events(deviceId);
+    if (process.env.SIM_DEBUG && events) for (const e of events) console.log("event", e.event_id, e.observed_at, e.created_at, e.answer);
+    const batteryRows = events ? events.filter((e) => e.kind === "battery") : [];
+    const recorded = events ? batteryRows.map((e) => e.event_id) : okOrder;
     const recordedDetail = batteryRows.map((e) => ({ id: e.event_id, observedAt: e.observed_at, createdAt: e.created_at, answer: JSON.parse(e.answer) }));
-    const deliveries = await r.store.db.selectFrom("deliveries").selectAll().orderBy("created_at").execute();
-    const sentBodies = r.outbox ? await r.outbox.list(500) : [];
+    const deliveries = await r.deliveries(token);
+    const sentBodies = await r.sentSms();
     const byRef = new Map(sentBodies.map((m) => [m.ref, m]));
     const sms: SimReport["sms"] = [];
     const posts: SimReport["posts"] = [];
@@ -425,11 +627,13 @@ export async function runSim(o: SimOptions = {}): Promise<SimReport> {
         at: rec ? rec.createdAt : d.created_at,
         body: rec ? rec.body : d.body,
         kind: d.kind,
-        delayMs: crossed !== undefined && smsAt === smsAt ? smsAt - crossed : null,
+        // a running relay stamps its records with real time: no simulated delay to measure
+        delayMs: !r.remote && crossed !== undefined && smsAt === smsAt ? smsAt - crossed : null,
         linkUp,
         wallMs: d.event_id && raisedWall.has(d.event_id) && sentWall.has(d.event_id) ? Math.round(sentWall.get(d.event_id)! - raisedWall.get(d.event_id)!) : null,
       });
-      log(rec ? Date.parse(rec.createdAt) : vc.now(), "relay   SMS to the wearer: " + (rec ? rec.body : "(not sent: " + d.status + ")"));
+      const shownAt = r.remote ? (crossed ?? vc.now()) : rec ? Date.parse(rec.createdAt) : vc.now();
+      log(shownAt, "relay   SMS to the wearer: " + (rec ? rec.body : "(not sent: " + d.status + ")") + (r.remote && rec ? " (recorded " + rec.createdAt + ")" : ""));
     }
     let retriesAbsorbed = 0;
     okEvents.forEach((count) => (retriesAbsorbed += count - 1));
@@ -464,6 +668,8 @@ export async function runSim(o: SimOptions = {}): Promise<SimReport> {
       kills,
       dropped: (stats.dropped || 0) + (stats.refused || 0),
       timeline: entries.sort((a, b) => a.at - b.at || a.seq - b.seq).map((e) => e.line),
+      relayUrl: r.url,
+      remote: r.remote,
     };
   } finally {
     if (companion) companion.stop();
@@ -474,7 +680,7 @@ export async function runSim(o: SimOptions = {}): Promise<SimReport> {
 }
 
 function inWindow(ms: number, w: [number, number]): boolean {
-  const m = Math.floor((ms - DAY_START) / MIN) % 1440;
+  const m = Math.floor(ms / MIN) % 1440; // minutes past UTC midnight (the simulated days start at one)
   return m >= w[0] && m < w[1];
 }
 
