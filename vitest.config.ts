@@ -19,6 +19,8 @@ function fakeAliases(): { find: RegExp; replacement: string }[] {
   return out;
 }
 
+const FULL = process.env.HARDENING === "full";
+
 export default defineConfig({
   test: {
     projects: [
@@ -36,6 +38,24 @@ export default defineConfig({
           pool: "forks",
           testTimeout: 30_000,
           hookTimeout: 60_000,
+        },
+      },
+      // Faults, abuse and bad input (npm run test:hardening runs the full profile; npm test the short one).
+      {
+        resolve: { alias: fakeAliases() },
+        test: {
+          name: "hardening-device",
+          include: ["test/hardening/device/**/*.test.ts"],
+          testTimeout: FULL ? 900_000 : 60_000,
+        },
+      },
+      {
+        test: {
+          name: "hardening",
+          include: ["test/hardening/relay/**/*.test.ts"],
+          pool: "forks",
+          testTimeout: FULL ? 1_800_000 : 120_000,
+          hookTimeout: 120_000,
         },
       },
     ],

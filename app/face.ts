@@ -42,7 +42,7 @@ export interface FaceInputs {
 
 export const BAT_FILLS = ["#00c878", "#ffb000", "#ff3030"];
 export const CHARGING_FILL = "#3fa9f5";
-const BAR_PX = 60;
+const BAR_PX = 44;
 
 function share(value: number, goal: number): number {
   return goal > 0 ? Math.min(1, Math.max(0, value / goal)) : 0;

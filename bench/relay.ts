@@ -7,7 +7,6 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Worker } from "node:worker_threads";
 import BetterSqlite3 from "better-sqlite3";
 import { loadConfig } from "../backend/src/config.ts";
 import { systemClock } from "../backend/src/domain/deps.ts";
@@ -16,6 +15,7 @@ import { createOutboxSms } from "../backend/src/providers/outbox.ts";
 import type { SmsProvider } from "../backend/src/providers/sms.ts";
 import { serve } from "../backend/src/serve.ts";
 import { openStore } from "../backend/src/store/open-store.ts";
+import { closedLoop, fixedRate, pct, postJson, printTable } from "./load.ts";
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 5_000);
@@ -24,100 +24,8 @@ const FIXED_RATE = 500;
 const FIXED_MS = Number(process.env.BENCH_FIXED_MS ?? 4_000);
 const ALERTS = Number(process.env.BENCH_ALERTS ?? 40);
 
-// The load generator runs in a worker thread (its own event loop, the machine's other core), like
-// autocannon in its own process: keep-alive http.Agent, N connections, bounded in count and time.
-const LOADGEN = `
-const { parentPort, workerData } = require("node:worker_threads");
-const http = require("node:http");
-const w = workerData;
-const base = new URL(w.url);
-function body(i) {
-  return JSON.stringify({ eventId: w.prefix + "-" + i, level: 60, charging: false, observedAt: new Date().toISOString(), source: "watch" });
-}
-function send(agent, i) {
-  const t0 = performance.now();
-  const b = body(i);
-  const headers = { "content-type": "application/json", "content-length": Buffer.byteLength(b) };
-  if (w.tokens.length) headers.authorization = "Bearer " + w.tokens[i % w.tokens.length];
-  return new Promise((resolve) => {
-    const req = http.request({ agent, host: base.hostname, port: base.port, method: "POST", path: "/v1/battery", headers }, (res) => {
-      res.resume();
-      res.on("end", () => resolve({ status: res.statusCode, ms: performance.now() - t0 }));
-    });
-    req.on("error", () => resolve({ status: 0, ms: performance.now() - t0 }));
-    req.end(b);
-  });
-}
-async function closed() {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: w.connections });
-  let i = 0, ok = 0, other = 0;
-  const start = performance.now();
-  const one = async () => {
-    while (performance.now() - start < w.durationMs && i < w.maxRequests) {
-      const r = await send(agent, i++);
-      if (r.status === 202) ok++; else other++;
-    }
-  };
-  await Promise.all(Array.from({ length: w.connections }, one));
-  const secs = (performance.now() - start) / 1000;
-  agent.destroy();
-  return { perSec: ok / secs, ok, other, secs };
-}
-async function fixed() {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  const total = Math.round((w.rate * w.fixedMs) / 1000);
-  const lat = [];
-  let bad = 0;
-  const start = performance.now();
-  const pending = [];
-  for (let i = 0; i < total; i++) {
-    const wait = start + (i * 1000) / w.rate - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    pending.push(send(agent, i).then((r) => { lat.push(r.ms); if (r.status !== 202) bad++; }));
-  }
-  await Promise.all(pending);
-  agent.destroy();
-  return { lat, bad };
-}
-(w.mode === "closed" ? closed() : fixed()).then((r) => parentPort.postMessage(r));
-`;
-
-function loadgen<T>(data: Record<string, unknown>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(LOADGEN, { eval: true, workerData: data });
-    worker.once("message", (m) => {
-      resolve(m as T);
-      void worker.terminate();
-    });
-    worker.once("error", reject);
-  });
-}
-
-async function closedLoop(url: string, tokens: string[], prefix: string) {
-  return loadgen<{ perSec: number; ok: number; other: number; secs: number }>({
-    mode: "closed", url, tokens, prefix, connections: CONNECTIONS, durationMs: DURATION_MS, maxRequests: MAX_REQUESTS,
-  });
-}
-
-async function fixedRate(url: string, tokens: string[], prefix: string) {
-  const r = await loadgen<{ lat: number[]; bad: number }>({ mode: "fixed", url, tokens, prefix, rate: FIXED_RATE, fixedMs: FIXED_MS });
-  return { p50: pct(r.lat, 50), p99: pct(r.lat, 99), n: r.lat.length, bad: r.bad };
-}
-
-function pct(xs: number[], p: number): number {
-  if (!xs.length) return NaN;
-  const s = xs.slice().sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-}
-
-async function postJson(url: string, path: string, body: unknown, token?: string) {
-  const res = await fetch(url + path, {
-    method: path === "/v1/me/phone" ? "PUT" : "POST",
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
-}
+const closedOpts = { connections: CONNECTIONS, durationMs: DURATION_MS, maxRequests: MAX_REQUESTS };
+const fixedOpts = { rate: FIXED_RATE, fixedMs: FIXED_MS };
 
 function config(dir: string, env: Record<string, string> = {}) {
   return loadConfig({
@@ -139,9 +47,9 @@ async function benchRelay(dir: string) {
   const tokens: string[] = [];
   for (let i = 0; i < 50; i++) tokens.push((await postJson(relay.url, "/v1/devices", { timezone: "UTC" })).body.token);
   const run = randomBytes(3).toString("hex");
-  await closedLoop(relay.url, tokens, `warm-${run}`); // warm-up, bounded by the same limits
-  const throughput = await closedLoop(relay.url, tokens, `tp-${run}`);
-  const latency = await fixedRate(relay.url, tokens, `fx-${run}`);
+  await closedLoop(relay.url, tokens, `warm-${run}`, closedOpts); // warm-up, bounded by the same limits
+  const throughput = await closedLoop(relay.url, tokens, `tp-${run}`, closedOpts);
+  const latency = await fixedRate(relay.url, tokens, `fx-${run}`, fixedOpts);
   await relay.stop();
   await store.close();
   return { throughput, latency };
@@ -174,9 +82,9 @@ async function benchBare(dir: string) {
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const run = randomBytes(3).toString("hex");
-  await closedLoop(url, [], `warm-${run}`);
-  const throughput = await closedLoop(url, [], `tp-${run}`);
-  const latency = await fixedRate(url, [], `fx-${run}`);
+  await closedLoop(url, [], `warm-${run}`, closedOpts);
+  const throughput = await closedLoop(url, [], `tp-${run}`, closedOpts);
+  const latency = await fixedRate(url, [], `fx-${run}`, fixedOpts);
   server.closeAllConnections();
   await new Promise((r) => server.close(r));
   db.close();
@@ -269,9 +177,8 @@ async function main() {
       [`p99 latency @${FIXED_RATE}/s (ms)`, f(relay.latency.p99, 2), f(bare.latency.p99, 2), f(relay.latency.p99 / bare.latency.p99, 2)],
       ["non-202 answers", String(relay.throughput.other + relay.latency.bad), String(bare.throughput.other + bare.latency.bad), ""],
     ];
-    const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
     console.log(`\nWristRelay relay bench: SQLite (synchronous=${process.env.SQLITE_SYNCHRONOUS ?? "NORMAL"}), ${CONNECTIONS} keep-alive connections, ${DURATION_MS} ms or ${MAX_REQUESTS} requests\n`);
-    for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  "));
+    printTable(rows);
     console.log(`\nalert posted (202 sms) -> provider received (${alert.provider}, n=${alert.n}): p50 ${f(alert.p50)} ms, p95 ${f(alert.p95)} ms, max ${f(alert.max)} ms`);
     const targets = {
       throughputAtLeast1500: relay.throughput.perSec >= 1500,

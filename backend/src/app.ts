@@ -19,6 +19,9 @@ import { staticHeaders } from "./http/security-headers.ts";
 import { parse } from "./http/validate.ts";
 import { registerDevOutbox } from "./routes/dev-outbox.ts";
 import { registerXRoutes } from "./routes/x-routes.ts";
+import { registerAdmin } from "./routes/admin.ts";
+import { registerGoogleRoutes } from "./routes/google-routes.ts";
+import { registerWebSignup } from "./routes/web-signup.ts";
 
 export const BODY_LIMIT = "16kb";
 const BODY_LIMIT_BYTES = 16 * 1024; // BODY_LIMIT in bytes, as body-parser reads "16kb"
@@ -82,7 +85,7 @@ export function createApp(deps: AppDeps) {
   app.get(
     "/metrics",
     asyncRoute(async (_req, res) => {
-      res.type("text/plain; version=0.0.4").send(await renderMetrics(store, httpCounter, clock.now(), config.sms.dailyBudget));
+      res.type("text/plain; version=0.0.4").send(await renderMetrics({ store, http: httpCounter, now: clock.now(), config }));
     }),
   );
   app.get("/openapi.json", (_req, res) => {
@@ -189,6 +192,7 @@ export function createApp(deps: AppDeps) {
     const params = (req.body ?? {}) as Record<string, string>;
     const ok = typeof sig === "string" && twilio.validateRequest(config.sms.twilio.authToken, sig, publicUrl() + req.originalUrl, params);
     if (!ok) return next(new Problem(403, "forbidden", "Missing or wrong X-Twilio-Signature."));
+    req.body = params; // a signed request without a form body (other content type) carries no fields
     next();
   };
   const str = (v: unknown) => (typeof v === "string" ? v : "");
@@ -197,7 +201,7 @@ export function createApp(deps: AppDeps) {
     form,
     twilioOnly,
     asyncRoute(async (req, res) => {
-      const twiml = await handleInbound(deps, str(req.body.From), str(req.body.Body));
+      const twiml = await handleInbound(deps, str(req.body.From), str(req.body.Body), str(req.body.MessageSid) || str(req.body.SmsSid) || undefined);
       res.type("text/xml").send(`<?xml version="1.0" encoding="UTF-8"?>${twiml}`);
     }),
   );
@@ -213,8 +217,12 @@ export function createApp(deps: AppDeps) {
 
   // --- daily posts on X, and the dev outbox (SMS and X) ---
   registerXRoutes(app, deps, { authed, json, publicUrl });
+  registerGoogleRoutes(app, deps, { authed, publicUrl });
   registerDevOutbox(app, deps);
+  // the web sign-up (GET / and its forms) for wearers without the clock face
+  registerWebSignup(app, deps);
 
+  registerAdmin(app, deps, { publicUrl });
   app.use((_req, _res, next) => next(new Problem(404, "not_found", "No such endpoint.")));
 
   // The one error handler: problem+json, never a stack trace to the client.
@@ -229,7 +237,11 @@ export function createApp(deps: AppDeps) {
         p = new Problem(415, "unsupported_media_type", "Send UTF-8 JSON.");
       else if (typeof e?.status === "number" && e.status >= 400 && e.status < 500)
         p = new Problem(e.status, "invalid_request", "The request could not be read.");
-      else {
+      else if (isStoreUnavailable(err)) {
+        // the database is down or restarting: the client keeps its event and retries (readiness says the same)
+        req.log?.warn({ code: (err as { code?: string }).code }, "database unavailable");
+        p = new Problem(503, "unavailable", "The relay's database is not reachable right now; try again shortly.", { retryAfterSec: 5 });
+      } else {
         req.log?.error({ err }, "unhandled error");
         p = new Problem(500, "internal", "Something went wrong on the relay; it has been logged.");
       }
@@ -240,4 +252,17 @@ export function createApp(deps: AppDeps) {
   });
 
   return app;
+}
+
+/** Errors that mean "the database cannot be reached now" rather than a fault in the request or the code. */
+export function isStoreUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (!e || typeof e !== "object") return false;
+  const code = typeof e.code === "string" ? e.code : "";
+  // PostgreSQL: connection exceptions (08xxx), shutting down / cannot connect now (57P01-57P03), too many
+  // connections (53300), the database gone (3D000); sockets refused or reset
+  if (/^08/.test(code) || /^57P0[123]$/.test(code) || code === "53300" || code === "3D000") return true;
+  if (["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "SQLITE_BUSY", "SQLITE_CANTOPEN"].includes(code)) return true;
+  const msg = typeof e.message === "string" ? e.message : "";
+  return /Connection terminated|connection timeout|Client has encountered a connection error|The database connection is not open/i.test(msg);
 }

@@ -1,6 +1,8 @@
-// env -> config -> dependencies -> listen -> graceful stop.
+// env -> config -> dependencies -> listen -> graceful stop. `--help` lists the settings and exits.
+import { existsSync } from "node:fs";
+import { join, relative } from "node:path";
 import pino from "pino";
-import { ConfigError, loadConfig, type Config } from "./config.ts";
+import { ConfigError, describeSettings, loadConfig, type Config } from "./config.ts";
 import { systemClock } from "./domain/deps.ts";
 import { createLogger } from "./http/logger.ts";
 import { createOutboxSms } from "./providers/outbox.ts";
@@ -23,7 +25,52 @@ async function createSms(config: Config, store: Store): Promise<SmsProvider> {
   return createOutboxSms({ db: store.db, delayMs: s.outboxDelayMs });
 }
 
+const ROOT = join(import.meta.dirname ?? __dirname, "..", "..");
+const SIDELOADING = "README.md#sideloading-to-a-real-watch";
+
+/** `npm run relay -- --help`: every setting, its default and meaning, grouped. */
+export function helpText(): string {
+  const settings = describeSettings();
+  const width = Math.max(...settings.map((s) => s.name.length));
+  const out = [
+    "WristRelay relay: receives the watch's events from the phone companion, sends low-battery SMS and daily X posts.",
+    "",
+    "Usage: npm run relay            (configured only by environment variables; no options)",
+    "       npm run relay -- --help  (this text)",
+    "",
+    "Environment variables (unset or empty: the default):",
+  ];
+  let group = "";
+  for (const s of settings) {
+    if (s.group !== group) {
+      group = s.group;
+      out.push("", group);
+    }
+    out.push(`  ${s.name.padEnd(width)}  ${s.meaning.replace(/`/g, "")}`);
+    out.push(`  ${"".padEnd(width)}  default: ${s.default === "" ? "(unset)" : s.default}`);
+  }
+  out.push("", "Bad or missing configuration stops the relay at start with one message listing every problem.");
+  return out.join("\n") + "\n";
+}
+
+/** The lines after "listening on": where to look next, for someone who just ran `npm start`. */
+function banner(config: Config, url: string): string[] {
+  const lines: string[] = [];
+  const fba = join(ROOT, "build", "app.fba");
+  if (existsSync(fba)) lines.push(`  watch app      ${relative(process.cwd(), fba) || fba}  (sideload it: ${SIDELOADING}, or \`npx fitbit\` then \`build-and-install\`)`);
+  if (config.sms.provider === "outbox" || config.x.provider === "outbox")
+    lines.push(`  outbox         ${url}/dev/outbox  (${[config.sms.provider === "outbox" && "SMS", config.x.provider === "outbox" && "X posts"].filter(Boolean).join(" and ")} recorded here, not sent)`);
+  if (config.sms.provider === "outbox")
+    lines.push(`  simulated day  npm run sim -- --relay ${url}  (${config.x.provider === "outbox" ? "an SMS and a post show" : "an SMS shows"} on the outbox within a minute)`);
+  lines.push(`  settings       npm run relay -- --help`);
+  return lines;
+}
+
 async function main() {
+  if (process.argv.includes("--help") || process.argv.includes("-h")) {
+    process.stdout.write(helpText());
+    process.exit(0);
+  }
   let config: Config;
   try {
     config = loadConfig();
@@ -39,7 +86,7 @@ async function main() {
   const store = await openStore(config.databaseUrl, { synchronous: config.sqliteSynchronous });
   const sms = await createSms(config, store);
   const relay = await serve({ config, log, store, sms, clock: systemClock });
-  process.stdout.write(`WristRelay relay listening on ${relay.url}\n`);
+  process.stdout.write(`WristRelay relay listening on ${relay.url}\n` + banner(config, relay.url).map((l) => l + "\n").join(""));
   log.info({ url: relay.url, sms: sms.name, x: relay.deps.x?.name, db: store.dialect }, "relay ready");
 
   let stopping = false;

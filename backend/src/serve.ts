@@ -7,9 +7,15 @@ import { publicUrl, type Config } from "./config.ts";
 import type { Clock, Deps } from "./domain/deps.ts";
 import { createDeliveryWorker, type DeliveryWorker } from "./domain/delivery-worker.ts";
 import { checkSilence } from "./domain/silence.ts";
+import { createLimiter, type Limiter } from "./domain/limiter.ts";
 import type { SmsProvider } from "./providers/sms.ts";
 import { createOutboxX, createXClient, type XClient, type XPoster } from "./providers/x.ts";
-import { sendXDelivery } from "./domain/x-delivery.ts";
+import { createGoogleHealthClient } from "./providers/google-health.ts";
+import { createXSender } from "./domain/x-delivery.ts";
+import { runCloudTick } from "./domain/cloud-scheduler.ts";
+import { pruneWebhookReplays } from "./domain/twilio-inbound.ts";
+import { scrubSentCodes } from "./domain/phone-verification.ts";
+import { pruneRetained } from "./domain/retention.ts";
 import type { Store } from "./store/open-store.ts";
 
 export interface Running {
@@ -32,10 +38,17 @@ export async function serve(o: {
   random?: () => number;
   /** default: from config (X_PROVIDER) */
   x?: Deps["x"];
+  /** default: from config (GOOGLE_CLIENT_ID/SECRET); tests may pass a client of their own */
+  google?: Deps["google"];
+  /** default: from config (REDIS_URL, else the database); one given here is not closed by stop() */
+  limiter?: Limiter;
 }): Promise<Running> {
   let listening: { host: string; port: number } | undefined;
   const base = () => publicUrl(o.config, listening);
-  const deps: Deps = { config: o.config, log: o.log, store: o.store, sms: o.sms, clock: o.clock, x: o.x ?? createX(o.config, o.store, o.clock) };
+  const limiter = o.limiter ?? (await createLimiter(o));
+  const deps: Deps = { config: o.config, log: o.log, store: o.store, sms: o.sms, clock: o.clock, x: o.x ?? createX(o.config, o.store, o.clock), limiter };
+  deps.google = o.google ?? (o.config.google.client ? createGoogleHealthClient({ ...o.config.google.client, now: () => o.clock.now().getTime() }) : undefined);
+  deps.publicUrl = base;
   const worker = createDeliveryWorker({
     store: o.store,
     sms: o.sms,
@@ -47,11 +60,13 @@ export async function serve(o: {
     concurrency: o.config.delivery.concurrency,
     sendTimeoutMs: o.config.delivery.sendTimeoutMs,
     random: o.random,
-    sendX: (d, signal) => sendXDelivery(deps, d, signal),
+    sendX: createXSender(deps),
     statusCallbackUrl: o.config.sms.provider === "twilio" ? () => base() + "/webhooks/twilio/status" : undefined,
     periodic: [
       { everyMs: o.config.delivery.silenceCheckMs, run: () => checkSilence(deps) },
-      { everyMs: 3_600_000, run: () => housekeeping(o.store, o.clock) },
+      { everyMs: 3_600_000, firstAfterMs: 60_000, run: () => housekeeping(o.store, o.clock, o.config.retentionDays, o.log) },
+      // the cloud path (Google Health polling and nightly summaries), when a Google client is configured
+      ...(deps.google ? [{ everyMs: o.config.google.tickMs, run: () => runCloudTick(deps) }] : []),
     ],
   });
   if (o.runWorker !== false) deps.onEnqueue = () => worker.poke();
@@ -77,15 +92,18 @@ export async function serve(o: {
         const closed = new Promise<void>((r) => server.close(() => r()));
         server.closeIdleConnections();
         await Promise.all([closed, worker.stop()]);
+        if (!o.limiter) await limiter.close();
       })();
       return stopped;
     },
   };
 }
 
-async function housekeeping(store: Store, clock: Clock) {
-  const cutoff = new Date(clock.now().getTime() - 2 * 86_400_000).toISOString();
-  await store.db.deleteFrom("rate_events").where("at", "<", cutoff).execute();
+/** hourly: retention (domain/retention.ts: what is kept and for how long), then the jobs below */
+async function housekeeping(store: Store, clock: Clock, retentionDays: number, log: Logger) {
+  await pruneRetained({ store, clock, retentionDays, log });
+  await pruneWebhookReplays(store.db, new Date(clock.now().getTime() - retentionDays * 86_400_000));
+  await scrubSentCodes(store.db, clock.now());
 }
 
 /** X_PROVIDER=x: the real client; outbox: posts are recorded in x_outbox_posts (shown on /dev/outbox). */

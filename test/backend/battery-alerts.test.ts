@@ -172,6 +172,11 @@ describe("battery alerts", () => {
     const phone = await call(relay.url, "PUT", "/v1/me/phone", { token: tb, json: { number: nextNumber() } });
     expect(phone.status).toBe(503);
     expect(phone.body.code).toBe("sms_unavailable");
+    // refused for the budget, not told: the next day, a report still below 20 % sends the alert
+    relay.clock.set("2026-12-02T08:00:00.000Z");
+    expect((await post(tb, battery(relay.clock, 17))).body.action).toBe("sms");
+    relay.clock.advance(60_000);
+    expect((await post(tb, battery(relay.clock, 16))).body).toMatchObject({ action: "none", reason: "already_alerted" });
   });
 
   it("when the wearer speaks Japanese, then the SMS is in Japanese", async () => {

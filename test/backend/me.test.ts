@@ -26,6 +26,7 @@ describe("the wearer's record", () => {
       language: "ja-JP",
       phone: null,
       x: { linked: false },
+      google: { linked: false },
       preferences: { lowBattery: [20, 10], quietHours: null, summaryTime: "00:10", postActivity: true, postSleep: true, sms: true, silenceAlertHours: 0 },
       lastSeenAt: null,
     });

@@ -2,6 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
+import { openStore } from "../../backend/src/store/open-store.ts";
 import { call } from "../helpers/relay.ts";
 import { runRelayProcess, startRelayProcess } from "../helpers/relay-process.ts";
 
@@ -57,8 +58,9 @@ describe("the relay process", () => {
 
   it("when started with PORT=0, then it prints one line with its URL, answers /healthz, and exits 0 on SIGTERM", async () => {
     const p = await startRelayProcess({ PORT: "0", DATABASE_URL: db.url, RELAY_SECRET: secret });
-    expect(p.stdout().trim().split("\n")).toHaveLength(1);
-    expect(p.stdout()).toMatch(/^WristRelay relay listening on http:\/\/127\.0\.0\.1:\d+\n$/);
+    // the first line names the URL; any lines after it are pointers for a person, never another URL line
+    expect(p.stdout()).toMatch(/^WristRelay relay listening on http:\/\/127\.0\.0\.1:\d+\n/);
+    expect(p.stdout().match(/listening on/g)).toHaveLength(1);
     expect((await call(p.url, "GET", "/healthz")).status).toBe(200);
     p.child.kill("SIGTERM");
     expect(await p.exited).toEqual({ code: 0, signal: null });
@@ -100,6 +102,43 @@ describe("the relay process", () => {
     } finally {
       second.child.kill("SIGTERM");
       await second.exited;
+    }
+  });
+
+  it("when SIGTERM arrives while a slow provider is sending, then the send completes and is recorded, and the process exits 0", async () => {
+    const own = await createTestDatabase("sqlite");
+    try {
+      const p = await startRelayProcess({ PORT: "0", DATABASE_URL: own.url, RELAY_SECRET: secret, OUTBOX_DELAY_MS: "2000", DELIVERY_POLL_MS: "50" });
+      const token = await verified(p.url, "+14155554480");
+      const alert = await call(p.url, "POST", "/v1/battery", { token, json: { eventId: "term-1", level: 9, charging: false, observedAt: new Date().toISOString(), source: "watch" } });
+      expect(alert.body.action).toBe("sms");
+      let status = "";
+      for (let i = 0; i < 200 && status !== "sending"; i++) {
+        const list = (await call(p.url, "GET", "/v1/deliveries", { token })).body as { kind: string; status: string }[];
+        status = list.find((d) => d.kind === "low_battery")?.status ?? "";
+        if (status !== "sending") await new Promise((r) => setTimeout(r, 25));
+      }
+      expect(status).toBe("sending"); // in the provider's 2 s
+      const signalled = Date.now();
+      p.child.kill("SIGTERM");
+      expect(await p.exited).toEqual({ code: 0, signal: null });
+      expect(Date.now() - signalled).toBeLessThan(10_000); // SHUTDOWN_TIMEOUT_MS was not needed
+      expect(p.stderr()).not.toMatch(/graceful stop took too long/);
+
+      const store = await openStore(own.url);
+      try {
+        const row = await store.db.selectFrom("deliveries").select(["id", "status", "sent_at", "provider_id"]).where("kind", "=", "low_battery").executeTakeFirstOrThrow();
+        expect(row.status).toBe("sent");
+        expect(row.sent_at).not.toBeNull();
+        const recorded = await store.db.selectFrom("outbox_messages").select(["id", "body"]).where("ref", "=", row.id).execute();
+        expect(recorded).toHaveLength(1);
+        expect(recorded[0]!.id).toBe(row.provider_id);
+        expect(recorded[0]!.body).toMatch(/battery is at 9%/);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await own.drop();
     }
   });
 });

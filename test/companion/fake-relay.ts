@@ -27,8 +27,12 @@ export interface FakeRelay {
   deliveries: { id: string; channel: string; kind: string; status: string; createdAt: string; sentAt?: string; eventId?: string }[];
   /** what POST /v1/battery answers (default: sms for a low level) */
   batteryAnswer: (body: any) => { action: string; reason?: string };
-  /** what GET /v1/me says about phone and X */
-  me: { phone: { masked: string; verified: boolean; optedOut: boolean } | null; x: { linked: boolean; username?: string } };
+  /** what GET /v1/me says about phone, X and Google Health */
+  me: {
+    phone: { masked: string; verified: boolean; optedOut: boolean } | null;
+    x: { linked: boolean; username?: string };
+    google: { linked: boolean; status?: "linked" | "broken"; granted?: { activity: boolean; sleep: boolean; settings: boolean } };
+  };
   close(): Promise<void>;
 }
 
@@ -48,7 +52,7 @@ export async function startFakeRelay(): Promise<FakeRelay> {
     battery: [],
     summaries: [],
     deliveries: [],
-    me: { phone: null, x: { linked: false } },
+    me: { phone: null, x: { linked: false }, google: { linked: false } },
     batteryAnswer: (b) => (b.level <= 20 && !b.charging ? { action: "sms" } : { action: "none", reason: "above_threshold" }),
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
@@ -115,7 +119,7 @@ export async function startFakeRelay(): Promise<FakeRelay> {
       }
       case "PATCH /v1/me":
       case "GET /v1/me":
-        send(res, 200, { deviceId: "dev", timezone: "UTC", language: "en-US", phone: relay.me.phone, x: relay.me.x, preferences: {} });
+        send(res, 200, { deviceId: "dev", timezone: "UTC", language: "en-US", phone: relay.me.phone, x: relay.me.x, google: relay.me.google, preferences: {} });
         return 200;
       case "PUT /v1/me/phone":
         if (!/^\+?\d{6,15}$/.test(String(body && body.number))) return problem(res, 422, "invalid_phone"), 422;
@@ -134,6 +138,17 @@ export async function startFakeRelay(): Promise<FakeRelay> {
       case "POST /v1/x/link":
         send(res, 200, { url: "https://x.example/authorize?state=abc" });
         return 200;
+      case "DELETE /v1/me/x":
+        relay.me.x = { linked: false };
+        send(res, 204);
+        return 204;
+      case "POST /v1/google/link":
+        send(res, 200, { url: "https://relay.example/google/start?flow=abc" });
+        return 200;
+      case "DELETE /v1/me/google":
+        relay.me.google = { linked: false };
+        send(res, 204);
+        return 204;
       case "DELETE /v1/me":
         tokens.delete(auth.replace(/^Bearer /, ""));
         send(res, 204);

@@ -43,3 +43,9 @@ export async function startRelayProcess(env: Record<string, string>, timeoutMs =
   p.child.kill("SIGKILL");
   throw new Error(`relay did not start:\n${p.stdout()}\n${p.stderr()}`);
 }
+
+/** Sends a signal (default SIGKILL: no chance to finish anything) and waits for the process to be gone. */
+export async function killRelayProcess(p: RelayProcess, signal: NodeJS.Signals = "SIGKILL") {
+  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill(signal);
+  return p.exited;
+}

@@ -15,7 +15,8 @@ export interface BatteryEvent {
   level: number;
   charging: boolean;
   observedAt: string;
-  source: "watch" | "phone";
+  /** "cloud": read by the relay from Google Health (observedAt is the device's last sync) */
+  source: "watch" | "phone" | "cloud";
   timeLeftMinutes?: number;
 }
 
@@ -23,6 +24,11 @@ export interface BatteryAnswer {
   eventId: string;
   action: "sms" | "none";
   reason?: string;
+}
+
+/** How a reading's SMS reads; the default is the watch's text (level and time left). */
+export interface ReadingOptions {
+  text?: (dev: Device, ev: BatteryEvent) => string;
 }
 
 /** Clocks drift; a report from further ahead than this would block real ones as "newer", so it is refused. */
@@ -45,23 +51,45 @@ const updateAlertState = prepared(5, (db, alerted: string, observedAt: string, l
 );
 
 export async function recordBattery(deps: Deps, device: Device, ev: BatteryEvent): Promise<BatteryAnswer> {
-  const now = deps.clock.now();
+  return recordBatteryReading(deps, device.id, ev);
+}
+
+/**
+ * One battery reading, from the watch, the phone or the cloud, through the one alert policy and the
+ * wearer's one alert state (the devices row), so a crossing seen by two sources makes one SMS.
+ */
+export async function recordBatteryReading(deps: Deps, deviceId: string, ev: BatteryEvent, opts: ReadingOptions = {}): Promise<BatteryAnswer> {
   const observed = new Date(ev.observedAt);
-  if (observed.getTime() > now.getTime() + MAX_FUTURE_MS) {
+  if (observed.getTime() > deps.clock.now().getTime() + MAX_FUTURE_MS) {
     throw new Problem(400, "invalid_request", "observedAt is in the future; check the phone's clock.");
   }
+  return recordOnce(deps, deviceId, ev.eventId, observed, (tx, dev) => decide(tx, deps, dev, ev, observed, opts));
+}
+
+/**
+ * Runs `fn` for an event at most once: the event row, the wearer's state and any SMS are written in
+ * ONE transaction keyed by (device, eventId); a repeated id returns the first answer.
+ */
+export async function recordOnce(
+  deps: Deps,
+  deviceId: string,
+  eventId: string,
+  observed: Date,
+  fn: (tx: Tx, dev: Device) => Promise<BatteryAnswer>,
+): Promise<BatteryAnswer> {
+  const now = deps.clock.now();
   const { store } = deps;
   let queued = false;
   const run = () =>
     store.db.transaction().execute(async (tx) => {
-      const seen = await seenAnswer.first(store, tx, device.id, ev.eventId);
+      const seen = await seenAnswer.first(store, tx, deviceId, eventId);
       if (seen) return JSON.parse(seen.answer) as BatteryAnswer;
       // Per-wearer serialisation: on PostgreSQL lock the device row; SQLite runs one transaction at a time.
-      const dev = await (store.dialect === "postgres" ? deviceByIdForUpdate : deviceById).first(store, tx, device.id);
+      const dev = await (store.dialect === "postgres" ? deviceByIdForUpdate : deviceById).first(store, tx, deviceId);
       if (!dev) throw new Problem(401, "unauthorized", "This device token is not known (wrong, or the wearer was erased).");
-      const answer = await decide(tx, deps, dev, ev, observed);
+      const answer = await fn(tx, dev);
       if (answer.action === "sms") queued = true;
-      await insertEvent.run(store, tx, device.id, ev.eventId, observed.toISOString(), JSON.stringify(answer), now.toISOString());
+      await insertEvent.run(store, tx, deviceId, eventId, observed.toISOString(), JSON.stringify(answer), now.toISOString());
       return answer;
     });
   let answer: BatteryAnswer;
@@ -78,7 +106,7 @@ export async function recordBattery(deps: Deps, device: Device, ev: BatteryEvent
   return answer;
 }
 
-async function decide(tx: Tx, deps: Deps, dev: Device, ev: BatteryEvent, observed: Date): Promise<BatteryAnswer> {
+async function decide(tx: Tx, deps: Deps, dev: Device, ev: BatteryEvent, observed: Date, opts: ReadingOptions): Promise<BatteryAnswer> {
   const now = deps.clock.now();
   const prefs = readPreferences(dev.preferences);
   const outcome = decideBattery(
@@ -88,38 +116,66 @@ async function decide(tx: Tx, deps: Deps, dev: Device, ev: BatteryEvent, observe
   );
   const none = (reason: string): BatteryAnswer => ({ eventId: ev.eventId, action: "none", reason });
   if (!outcome.alert && outcome.reason === "stale") return none("out_of_order");
-  await updateAlertState.run(deps.store, tx, JSON.stringify(outcome.alerted), observed.toISOString(), ev.level, now.toISOString(), dev.id);
+  // A cloud reading is word from the watch as of its sync, not of now.
+  const seenAt =
+    ev.source === "cloud" ? (dev.last_seen_at && dev.last_seen_at > observed.toISOString() ? dev.last_seen_at : observed.toISOString()) : now.toISOString();
+  await updateAlertState.run(deps.store, tx, JSON.stringify(outcome.alerted), observed.toISOString(), ev.level, seenAt, dev.id);
   if (!outcome.alert) {
     if (outcome.reason === "charging") {
-      // A delayed (quiet-hours) alert is pointless once the watch is on its charger.
+      // A delayed (quiet-hours) alert is pointless once the watch is on its charger. One waiting out a
+      // retry backoff is not delayed but on its way: an earlier attempt may even have reached the provider.
       await tx
         .updateTable("deliveries")
         .set({ status: "dead", error: "superseded_by_charging", updated_at: now.toISOString() })
         .where("device_id", "=", dev.id)
         .where("kind", "=", "low_battery")
         .where("status", "=", "queued")
+        .where("attempts", "=", 0)
         .where("next_attempt_at", ">", now.toISOString())
         .execute();
     }
     return none(outcome.reason);
   }
+  const body = opts.text ? opts.text(dev, ev) : lowBatteryText(dev.language as Lang, ev.level, ev.timeLeftMinutes);
+  const answer = await queueAlertSms(tx, deps, dev, { eventId: ev.eventId, body, critical: outcome.critical });
+  if (answer.action === "none" && (answer.reason === "capped" || answer.reason === "budget_spent")) {
+    // Refused for money, not because the wearer was told: the threshold stays armed, so a report
+    // still below it once the day's caps reset sends the alert then.
+    await tx.updateTable("devices").set({ alerted: dev.alerted }).where("id", "=", dev.id).execute();
+  }
+  return answer;
+}
+
+/**
+ * The deliverability gates every alert SMS passes (wants SMS, verified and not opted-out number,
+ * per-number and global caps, quiet hours unless critical), then the SMS is queued in `tx`.
+ */
+export async function queueAlertSms(
+  tx: Tx,
+  deps: Deps,
+  dev: Device,
+  a: { eventId: string; body: string; critical: boolean; kind?: string },
+): Promise<BatteryAnswer> {
+  const now = deps.clock.now();
+  const prefs = readPreferences(dev.preferences);
+  const none = (reason: string): BatteryAnswer => ({ eventId: a.eventId, action: "none", reason });
   if (!prefs.sms) return none("sms_disabled");
   if (!dev.phone_number) return none("no_phone");
   if (dev.phone_verified !== 1) return none("unverified_phone");
   const optedOut = await tx.selectFrom("optouts").select("number").where("number", "=", dev.phone_number).executeTakeFirst();
   if (optedOut) return none("opted_out");
-  const quietEnd = outcome.critical ? null : quietHoursEnd(now, dev.timezone, prefs.quietHours);
+  const quietEnd = a.critical ? null : quietHoursEnd(now, dev.timezone, prefs.quietHours);
   const charge = await chargeSms(tx, deps, dev.phone_number, { perNumber: true });
   if (charge !== "ok") return none(charge);
   await enqueueSms(tx, deps, {
     deviceId: dev.id,
-    kind: "low_battery",
+    kind: a.kind ?? "low_battery",
     to: dev.phone_number,
-    body: lowBatteryText(dev.language as Lang, ev.level, ev.timeLeftMinutes),
-    eventId: ev.eventId,
+    body: a.body,
+    eventId: a.eventId,
     notBefore: quietEnd ?? undefined,
   });
-  return quietEnd ? { eventId: ev.eventId, action: "sms", reason: "quiet_hours" } : { eventId: ev.eventId, action: "sms" };
+  return quietEnd ? { eventId: a.eventId, action: "sms", reason: "quiet_hours" } : { eventId: a.eventId, action: "sms" };
 }
 
 export async function recordHeartbeat(deps: Deps, device: Device, hb: { observedAt: string; level?: number }) {

@@ -5,9 +5,9 @@ import type { DevicesTable } from "../store/schema.ts";
 import { Problem } from "../http/problem.ts";
 import type { Deps } from "./deps.ts";
 import { newId } from "./ids.ts";
-import { takeSlot } from "./limits.ts";
 import { maskPhone } from "./phone.ts";
 import { unlinkX, xView } from "./x-accounts.ts";
+import { googleView, unlinkGoogle } from "./google-accounts.ts";
 import { defaultPreferences, readPreferences, type Preferences } from "./preferences.ts";
 
 export type Device = DevicesTable;
@@ -21,7 +21,7 @@ export async function registerDevice(
 ): Promise<{ deviceId: string; token: string }> {
   const now = deps.clock.now();
   const { db } = deps.store;
-  const wait = await takeSlot(db, `register:${clientAddress}`, deps.config.limits.registrationsPerHour, 3_600_000, now);
+  const wait = await deps.limiter.take(`register:${clientAddress}`, deps.config.limits.registrationsPerHour, 3_600_000);
   if (wait !== null) throw new Problem(429, "rate_limited", "Too many registrations from this address; try again later.", { retryAfterSec: wait });
   const token = randomBytes(32).toString("base64url");
   const deviceId = newId("dev", now);
@@ -73,6 +73,7 @@ export async function meView(deps: Deps, device: Device) {
       ? { masked: maskPhone(device.phone_number), verified: device.phone_verified === 1, optedOut: await isOptedOut(deps, device.phone_number) }
       : null,
     x: await xView(deps, device),
+    google: await googleView(deps, device),
     preferences: readPreferences(device.preferences),
     lastSeenAt: device.last_seen_at,
   };
@@ -97,6 +98,7 @@ export async function updateMe(
 /** Every record of this wearer goes: phone, code, events, deliveries (and their dev-outbox copies), the device. */
 export async function eraseDevice(deps: Deps, device: Device): Promise<void> {
   await unlinkX(deps, device.id); // revoke at X first (best effort)
+  await unlinkGoogle(deps, device.id); // and at Google
   await deps.store.db.transaction().execute(async (tx) => {
     const refs = tx.selectFrom("deliveries").select("id").where("device_id", "=", device.id);
     await tx.deleteFrom("outbox_messages").where("ref", "in", refs).execute();
@@ -107,6 +109,9 @@ export async function eraseDevice(deps: Deps, device: Device): Promise<void> {
     await tx.deleteFrom("x_outbox_posts").where("device_id", "=", device.id).execute();
     await tx.deleteFrom("x_link_flows").where("device_id", "=", device.id).execute();
     await tx.deleteFrom("x_accounts").where("device_id", "=", device.id).execute();
+    await tx.deleteFrom("google_link_flows").where("device_id", "=", device.id).execute();
+    await tx.deleteFrom("google_accounts").where("device_id", "=", device.id).execute();
+    await tx.deleteFrom("cloud_jobs").where("device_id", "=", device.id).execute();
     await tx.deleteFrom("devices").where("id", "=", device.id).execute();
   });
 }

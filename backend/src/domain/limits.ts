@@ -1,5 +1,6 @@
-// Money and abuse limits kept in the database, so they hold across processes and restarts.
-import { sql } from "kysely";
+// Money and abuse limits kept in the database, so they hold across processes and restarts. Callers
+// take abuse-limit slots through deps.limiter (limiter.ts), which may keep them in Redis instead.
+import { PostgresAdapter, sql } from "kysely";
 import type { Db, Tx } from "../store/open-store.ts";
 
 export const utcDay = (now: Date) => now.toISOString().slice(0, 10);
@@ -32,10 +33,20 @@ export function secondsToUtcMidnight(now: Date): number {
 /**
  * Rolling-window limit: when fewer than `max` events under `key` happened in the last `windowMs`,
  * records one and returns null; otherwise returns the seconds until a slot frees up.
+ * Read-then-insert is made atomic per key: inside a transaction, serialised on PostgreSQL by an
+ * advisory lock on the key (several processes share the table), and by the one connection on SQLite.
  */
 export async function takeSlot(db: Db | Tx, key: string, max: number, windowMs: number, now: Date): Promise<number | null> {
+  if (!db.isTransaction) return db.transaction().execute((tx) => takeSlot(tx, key, max, windowMs, now));
+  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+    await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(db);
+  }
+  return takeSlotIn(db, key, max, windowMs, now);
+}
+
+async function takeSlotIn(tx: Db | Tx, key: string, max: number, windowMs: number, now: Date): Promise<number | null> {
   const since = new Date(now.getTime() - windowMs).toISOString();
-  const rows = await db
+  const rows = await tx
     .selectFrom("rate_events")
     .select("at")
     .where("key", "=", key)
@@ -46,6 +57,6 @@ export async function takeSlot(db: Db | Tx, key: string, max: number, windowMs: 
   if (rows.length >= max) {
     return Math.max(1, Math.ceil((Date.parse(rows[0].at) + windowMs - now.getTime()) / 1000));
   }
-  await db.insertInto("rate_events").values({ key, at: now.toISOString() }).execute();
+  await tx.insertInto("rate_events").values({ key, at: now.toISOString() }).execute();
   return null;
 }

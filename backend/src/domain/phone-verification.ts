@@ -6,9 +6,10 @@ import { codeText, type Lang } from "./alert-text.ts";
 import type { Deps } from "./deps.ts";
 import type { Device } from "./devices.ts";
 import { isOptedOut } from "./devices.ts";
-import { secondsToUtcMidnight, takeSlot } from "./limits.ts";
+import { secondsToUtcMidnight } from "./limits.ts";
 import { maskPhone, numberKey, parsePhone } from "./phone.ts";
-import { chargeSms, deadLetterQueuedTo, enqueueSms } from "./sms-queue.ts";
+import type { Db, Tx } from "../store/open-store.ts";
+import { chargeSms, enqueueSms } from "./sms-queue.ts";
 
 export const CODE_TTL_MS = 10 * 60_000;
 export const MAX_CODE_TRIES = 5;
@@ -25,17 +26,19 @@ export async function startVerification(deps: Deps, device: Device, body: { numb
   const code = String(randomInt(0, 1_000_000)).padStart(6, "0");
   await deps.store.db.transaction().execute(async (tx) => {
     const limits = deps.config.limits;
-    const byNumber = await takeSlot(tx, `code:n:${numberKey(deps.config.secret, e164)}`, limits.codeSendsPerNumberHour, 3_600_000, now);
+    const byNumber = await deps.limiter.take(`code:n:${numberKey(deps.config.secret, e164)}`, limits.codeSendsPerNumberHour, 3_600_000, { tx });
     if (byNumber !== null)
       throw new Problem(429, "rate_limited", "Too many codes sent to this number; wait before asking again.", { retryAfterSec: byNumber });
-    const byDevice = await takeSlot(tx, `code:d:${device.id}`, limits.codeSendsPerDeviceDay, 86_400_000, now);
+    const byDevice = await deps.limiter.take(`code:d:${device.id}`, limits.codeSendsPerDeviceDay, 86_400_000, { tx });
     if (byDevice !== null)
       throw new Problem(429, "rate_limited", "Too many codes asked for today; wait before asking again.", { retryAfterSec: byDevice });
     if ((await chargeSms(tx, deps, e164, { perNumber: false })) !== "ok")
       throw new Problem(503, "sms_unavailable", "The relay's SMS budget for today is spent; try again tomorrow.", {
         retryAfterSec: secondsToUtcMidnight(now),
       });
-    if (device.phone_number && device.phone_number !== e164) await deadLetterQueuedTo(tx, device.phone_number, "phone_changed", now);
+    // only this wearer's SMS: another wearer may have confirmed the same number
+    if (device.phone_number && device.phone_number !== e164) await deadLetterDeviceSms(tx, device.id, "phone_changed", now);
+    await scrubSentCodes(tx, now, device.id);
     await tx
       .updateTable("devices")
       .set({ phone_number: e164, phone_verified: 0 })
@@ -82,6 +85,7 @@ export async function confirmVerification(deps: Deps, device: Device, code: stri
   await db.transaction().execute(async (tx) => {
     await tx.updateTable("devices").set({ phone_verified: 1 }).where("id", "=", device.id).execute();
     await tx.deleteFrom("codes").where("device_id", "=", device.id).execute();
+    await scrubSentCodes(tx, now, device.id);
   });
   return { masked: maskPhone(row.number), verified: true as const };
 }
@@ -89,14 +93,37 @@ export async function confirmVerification(deps: Deps, device: Device, code: stri
 export async function removePhone(deps: Deps, device: Device) {
   const now = deps.clock.now();
   await deps.store.db.transaction().execute(async (tx) => {
-    await tx
-      .updateTable("deliveries")
-      .set({ status: "dead", error: "phone_removed", updated_at: now.toISOString() })
-      .where("device_id", "=", device.id)
-      .where("channel", "=", "sms")
-      .where("status", "=", "queued")
-      .execute();
+    await deadLetterDeviceSms(tx, device.id, "phone_removed", now);
     await tx.deleteFrom("codes").where("device_id", "=", device.id).execute();
+    await scrubSentCodes(tx, now, device.id);
     await tx.updateTable("devices").set({ phone_number: null, phone_verified: 0 }).where("id", "=", device.id).execute();
   });
+}
+
+async function deadLetterDeviceSms(tx: Tx, deviceId: string, reason: string, now: Date) {
+  await tx
+    .updateTable("deliveries")
+    .set({ status: "dead", error: reason, updated_at: now.toISOString(), claimed_until: null })
+    .where("device_id", "=", deviceId)
+    .where("channel", "=", "sms")
+    .where("status", "=", "queued")
+    .execute();
+}
+
+export const SCRUBBED_CODE_TEXT = "WristRelay code: ••••••";
+
+/**
+ * A code is kept in plaintext only while its SMS waits to be sent: once handed to the provider (or
+ * dead), the stored text is replaced. Runs when the wearer asks a new code, confirms or removes the
+ * number, on the provider's receipt, and in the hourly housekeeping for everything else.
+ */
+export async function scrubSentCodes(db: Db | Tx, now: Date, deviceId?: string): Promise<void> {
+  let q = db
+    .updateTable("deliveries")
+    .set({ body: SCRUBBED_CODE_TEXT, updated_at: now.toISOString() })
+    .where("kind", "=", "verification")
+    .where("status", "not in", ["queued", "sending"])
+    .where("body", "!=", SCRUBBED_CODE_TEXT);
+  if (deviceId !== undefined) q = q.where("device_id", "=", deviceId);
+  await q.execute();
 }

@@ -1,7 +1,7 @@
 // Phone numbers: parsing to E.164 with full metadata, country allow-list, masking for display and logs.
 import { createHmac } from "node:crypto";
 import { parsePhoneNumberFromString } from "libphonenumber-js/max";
-import type { CountryCode } from "libphonenumber-js/max";
+import type { CountryCode, PhoneNumberType } from "libphonenumber-js/max";
 import { Problem } from "../http/problem.ts";
 
 export function parsePhone(number: string, country: string | undefined, allowed: string[]): string {
@@ -16,8 +16,23 @@ export function parsePhone(number: string, country: string | undefined, allowed:
       `This relay sends SMS only to numbers in ${allowed.join(", ")}${parsed.country ? `; this number is in ${parsed.country}` : ""}.`,
     );
   }
+  const type = parsed.getType();
+  if (type === undefined || REFUSED_TYPES.has(type)) {
+    throw new Problem(
+      422,
+      "number_type_not_allowed",
+      "This relay sends SMS only to mobile numbers; premium-rate, shared-cost, toll-free, VoIP, personal, pager and similar numbers are refused.",
+    );
+  }
   return parsed.number;
 }
+
+/**
+ * Number ranges that SMS pumping (artificially inflated traffic) cashes in on, or that cannot take an
+ * SMS at all. Mobile, and FIXED_LINE_OR_MOBILE (the US and Canada do not tell them apart), pass;
+ * so does a plain landline, which some carriers read out by voice and which pays no one per message.
+ */
+const REFUSED_TYPES = new Set<PhoneNumberType>(["PREMIUM_RATE", "SHARED_COST", "TOLL_FREE", "VOIP", "UAN", "PERSONAL_NUMBER", "PAGER", "VOICEMAIL"]);
 
 /** "+1 •••• •• 71": the calling code and the last two digits, nothing else. */
 export function maskPhone(e164: string): string {

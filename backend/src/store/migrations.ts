@@ -146,6 +146,86 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // Twilio signs no timestamp: a captured webhook stays valid for ever. Each processed one is kept by
+  // its key (MessageSid, and the status for receipts) so that a replay causes nothing.
+  "0006_webhook_replays": {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable("webhook_replays")
+        .addColumn("key", "text", (c) => c.primaryKey())
+        .addColumn("received_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("webhook_replays_received").on("webhook_replays").column("received_at").execute();
+    },
+  },
+};
+
+// Cloud path (Google Health): one schedule row per wearer and job kind ("poll", "summary"),
+// claimed by moving due_at forward as a lease (and FOR UPDATE SKIP LOCKED on PostgreSQL).
+migrations["0004_cloud_schedule"] = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable("cloud_jobs")
+      .addColumn("id", "text", (c) => c.primaryKey()) // "<kind>:<device_id>"
+      .addColumn("device_id", "text", (c) => c.notNull())
+      .addColumn("kind", "text", (c) => c.notNull())
+      .addColumn("due_at", "text", (c) => c.notNull())
+      .addColumn("claimed_by", "text")
+      .addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0))
+      .addColumn("state", "text", (c) => c.notNull().defaultTo("{}"))
+      .addColumn("updated_at", "text", (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex("cloud_jobs_due").on("cloud_jobs").column("due_at").execute();
+    await db.schema.createIndex("cloud_jobs_device").on("cloud_jobs").column("device_id").execute();
+    // process-wide conditions shared by every relay process (a project-level 429 pause)
+    await db.schema
+      .createTable("cloud_flags")
+      .addColumn("name", "text", (c) => c.primaryKey())
+      .addColumn("until_at", "text", (c) => c.notNull())
+      .execute();
+  },
+};
+
+// Retention (domain/retention.ts) finds old events and summaries by when they arrived.
+migrations["0007_retention_indexes"] = {
+  async up(db: Kysely<any>) {
+    await db.schema.createIndex("events_created").on("events").column("created_at").execute();
+    await db.schema.createIndex("summaries_created").on("summaries").column("created_at").execute();
+  },
+};
+
+// Google Health links: the encrypted tokens of each wearer's Google account, and link attempts
+// (flow id, state and PKCE verifier, all short-lived), as for X.
+migrations["0003_google_accounts"] = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable("google_accounts")
+      .addColumn("device_id", "text", (c) => c.primaryKey())
+      .addColumn("health_user_id", "text", (c) => c.notNull())
+      .addColumn("access_token", "text", (c) => c.notNull())
+      .addColumn("refresh_token", "text")
+      .addColumn("expires_at", "text", (c) => c.notNull())
+      .addColumn("scopes", "text", (c) => c.notNull())
+      .addColumn("time_zone", "text")
+      .addColumn("distance_unit", "text")
+      .addColumn("status", "text", (c) => c.notNull())
+      .addColumn("broken_at", "text")
+      .addColumn("created_at", "text", (c) => c.notNull())
+      .addColumn("updated_at", "text", (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex("google_accounts_health_user").on("google_accounts").column("health_user_id").execute();
+    await db.schema
+      .createTable("google_link_flows")
+      .addColumn("flow_hash", "text", (c) => c.primaryKey())
+      .addColumn("device_id", "text", (c) => c.notNull())
+      .addColumn("state_hash", "text", (c) => c.unique())
+      .addColumn("verifier", "text")
+      .addColumn("return_to", "text")
+      .addColumn("expires_at", "text", (c) => c.notNull())
+      .addColumn("used_at", "text")
+      .addColumn("created_at", "text", (c) => c.notNull())
+      .execute();
+  },
 };
 
 class StaticProvider implements MigrationProvider {
@@ -153,6 +233,15 @@ class StaticProvider implements MigrationProvider {
     return migrations;
   }
 }
+
+// Whether an earlier attempt of a delivery may have reached the provider without us knowing (its
+// process died mid-send, or the call timed out or broke off): only then is the provider asked before
+// sending again (domain/sms-recovery.ts); a clear refusal (a 5xx or 4xx answer) needs no lookup.
+migrations["0008_delivery_uncertain"] = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable("deliveries").addColumn("uncertain", "integer", (c) => c.notNull().defaultTo(0)).execute();
+  },
+};
 
 export async function migrate(db: Kysely<any>): Promise<void> {
   const migrator = new Migrator({ db, provider: new StaticProvider() });

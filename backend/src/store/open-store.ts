@@ -42,6 +42,10 @@ export async function openStore(databaseUrl: string, opts: StoreOptions = {}): P
   } else {
     const pool = new pg.Pool({ connectionString: databaseUrl, max: opts.poolSize ?? 10 });
     pool.on("error", () => {}); // an idle client's error must not crash the process; queries report their own
+    // A client checked out of the pool (inside a transaction, between two of its queries) has no
+    // pool listener: when the server restarts, its "Connection terminated" would be an uncaught
+    // 'error' event and end the process. Its next query fails instead, and the pool drops it on release.
+    pool.on("connect", (client) => client.on("error", () => {}));
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     dialect = "postgres";
   }

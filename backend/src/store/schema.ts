@@ -46,6 +46,8 @@ export interface DeliveriesTable {
   created_at: string;
   sent_at: string | null;
   updated_at: string;
+  /** 1 once an attempt may have reached the provider unseen (crash, timeout): look before resending */
+  uncertain?: number;
 }
 
 export interface CodesTable {
@@ -93,6 +95,34 @@ export interface XAccountsTable {
   updated_at: string;
 }
 
+/** A wearer's Google Health link; tokens encrypted (token-crypto.ts, AAD = device id). */
+export interface GoogleAccountsTable {
+  device_id: string;
+  health_user_id: string;
+  access_token: string;
+  refresh_token: string | null;
+  expires_at: string;
+  scopes: string; // space-separated, as granted
+  time_zone: string | null;
+  distance_unit: string | null;
+  status: string; // linked | broken
+  broken_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One Google linking attempt (as XLinkFlowsTable), plus where to send the wearer afterwards. */
+export interface GoogleLinkFlowsTable {
+  flow_hash: string;
+  device_id: string;
+  state_hash: string | null;
+  verifier: string | null;
+  return_to: string | null;
+  expires_at: string;
+  used_at: string | null;
+  created_at: string;
+}
+
 /** One linking attempt: the flow id handed to the wearer, then the state and PKCE verifier (all short-lived). */
 export interface XLinkFlowsTable {
   flow_hash: string; // sha256 of the flow id in the /x/start link
@@ -117,6 +147,12 @@ export interface SummariesTable {
 }
 
 /** X_PROVIDER=outbox: the posts that would have gone out. */
+/** processed Twilio webhooks (key: "in:<MessageSid>" or "st:<MessageSid>:<status>"), to refuse replays */
+export interface WebhookReplaysTable {
+  key: string;
+  received_at: string;
+}
+
 export interface XOutboxPostsTable {
   id: string;
   device_id: string | null;
@@ -124,9 +160,30 @@ export interface XOutboxPostsTable {
   created_at: string;
 }
 
+/** Cloud path schedule: one row per wearer and kind ("poll" | "summary"); due_at doubles as the claim lease. */
+export interface CloudJobsTable {
+  id: string; // "<kind>:<device_id>"
+  device_id: string;
+  kind: string;
+  due_at: string;
+  claimed_by: string | null;
+  attempts: number;
+  state: string; // JSON: poll {syncedAt, polledAt}; summary {date}
+  updated_at: string;
+}
+
+export interface CloudFlagsTable {
+  name: string;
+  until_at: string;
+}
+
 export interface Database {
+  cloud_jobs: CloudJobsTable;
+  cloud_flags: CloudFlagsTable;
   x_accounts: XAccountsTable;
   x_link_flows: XLinkFlowsTable;
+  google_accounts: GoogleAccountsTable;
+  google_link_flows: GoogleLinkFlowsTable;
   summaries: SummariesTable;
   x_outbox_posts: XOutboxPostsTable;
   devices: DevicesTable;
@@ -137,4 +194,5 @@ export interface Database {
   rate_events: RateEventsTable;
   counters: CountersTable;
   outbox_messages: OutboxMessagesTable;
+  webhook_replays: WebhookReplaysTable;
 }
