@@ -34,6 +34,8 @@ export type TwilioFailure =
    * message is dropped, unless processAfterHangUp (real Twilio may have queued it: a duplicate risk)
    */
   | { timeoutMs: number; processAfterHangUp?: boolean }
+  /** handle the request at once (the message exists and is listed), but answer only this much later */
+  | { answerAfterMs: number }
   /** a Twilio error answer with this code, e.g. { code: 21611, status: 400 } */
   | { code: number; status: 400 | 401 | 403 | 404 }
   /** 201 with a body that is not JSON */
@@ -134,6 +136,17 @@ export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<Fak
           if (!clientGone || failure.processAfterHangUp) go();
         }, failure.timeoutMs);
         timers.add(t);
+      } else if (failure && "answerAfterMs" in failure) {
+        const end = res.end.bind(res) as (...a: unknown[]) => ServerResponse;
+        res.end = ((...a: unknown[]) => {
+          const t = setTimeout(() => {
+            timers.delete(t);
+            end(...a);
+          }, failure.answerAfterMs);
+          timers.add(t);
+          return res;
+        }) as typeof res.end;
+        go();
       } else go();
     });
   });
@@ -161,7 +174,7 @@ export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<Fak
     if (!authorized(req.headers.authorization)) {
       return answer(res, 401, twilioError(20003, "Authenticate", 401));
     }
-    if (failure && !("timeoutMs" in failure)) return fail(res, failure);
+    if (failure && !("timeoutMs" in failure) && !("answerAfterMs" in failure)) return fail(res, failure);
     if (!op || (op.pathTemplate !== MESSAGES && op.pathTemplate !== ACCOUNT) || (op.method !== "GET" && op.pathTemplate === ACCOUNT)) {
       return answer(res, 404, twilioError(20404, `The requested resource ${path.split("?")[0]} was not found`, 404));
     }
@@ -274,7 +287,7 @@ export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<Fak
   }
 
   function fail(res: ServerResponse, f: TwilioFailure): void {
-    if ("timeoutMs" in f) return; // handled before: the request was held, then served normally
+    if ("timeoutMs" in f || "answerAfterMs" in f) return; // handled before: held, or answered late
     if ("malformed" in f) {
       res.writeHead(201, { "content-type": "application/json" });
       res.end('{"sid": "SM');

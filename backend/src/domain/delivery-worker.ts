@@ -111,7 +111,7 @@ export function createDeliveryWorker(o: WorkerOptions): DeliveryWorker {
   /** claim again once this many slots are free (or none is busy) */
   const refillAt = Math.max(1, Math.ceil(o.concurrency / 2));
   /** outcomes waiting to be written, and the write in progress (one at a time) */
-  let outcomes: { d: DeliveriesTable; values: Partial<DeliveriesTable>; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  let outcomes: { d: DeliveriesTable; values: Partial<DeliveriesTable>; fresh: boolean; resolve: () => void; reject: (err: unknown) => void }[] = [];
   let writing: Promise<void> = Promise.resolve();
   /** X's app-wide rate limit: no X post before this time (ms, o.clock) */
   let xPausedUntil = 0;
@@ -201,9 +201,9 @@ export function createDeliveryWorker(o: WorkerOptions): DeliveryWorker {
    * of the event loop, or while the previous ones are being written) share one transaction: a
    * commit per outcome was the largest part of a send's cost, on SQLite and PostgreSQL alike.
    */
-  function finish(d: DeliveriesTable, values: Partial<DeliveriesTable>): Promise<void> {
+  function finish(d: DeliveriesTable, values: Partial<DeliveriesTable>, fresh = false): Promise<void> {
     return new Promise((resolve, reject) => {
-      outcomes.push({ d, values, resolve, reject });
+      outcomes.push({ d, values, fresh, resolve, reject });
       if (outcomes.length === 1) setImmediate(() => void (writing = writing.then(writeOutcomes)));
     });
   }
@@ -213,9 +213,10 @@ export function createDeliveryWorker(o: WorkerOptions): DeliveryWorker {
     outcomes = [];
     if (batch.length === 0) return;
     try {
-      if (batch.length === 1) await record(db, batch[0]!.d, batch[0]!.values);
+      // a fresh send's record is two statements (reclaimMistaken): one transaction
+      if (batch.length === 1 && !batch[0]!.fresh) await record(db, batch[0]!.d, batch[0]!.values, batch[0]!.fresh);
       else await db.transaction().execute(async (tx) => {
-        for (const r of batch) await record(tx, r.d, r.values);
+        for (const r of batch) await record(tx, r.d, r.values, r.fresh);
       });
       for (const r of batch) r.resolve();
     } catch (err) {
@@ -223,8 +224,14 @@ export function createDeliveryWorker(o: WorkerOptions): DeliveryWorker {
     }
   }
 
-  /** Only the holder of the claim may record the outcome (a late worker whose lease expired may not). */
-  async function record(q: Kysely<Database>, d: DeliveriesTable, values: Partial<DeliveriesTable>) {
+  /**
+   * Only the holder of the claim may record the outcome (a late worker whose lease expired may not).
+   * `fresh`: the provider just gave this sid to our own send. Another delivery's lookup (recover) can
+   * have taken it meanwhile, believing an alike message its own: our send is the proof, so that one
+   * goes back to the queue to look again (or send), and one message never backs two deliveries.
+   */
+  async function record(q: Kysely<Database>, d: DeliveriesTable, values: Partial<DeliveriesTable>, fresh = false) {
+    if (fresh && values.provider_id) await reclaimMistaken(q, d, values.provider_id);
     await q
       .updateTable("deliveries")
       .set({ ...values, claimed_until: null, updated_at: o.clock.now().toISOString() })
@@ -232,6 +239,19 @@ export function createDeliveryWorker(o: WorkerOptions): DeliveryWorker {
       .where("claimed_by", "=", id)
       .where("status", "=", "sending")
       .execute();
+  }
+
+  async function reclaimMistaken(q: Kysely<Database>, d: DeliveriesTable, sid: string) {
+    // the same lock claimProviderMessage takes: a lookup's claim and this check never interleave
+    if (o.store.dialect === "postgres") await sql`select pg_advisory_xact_lock(hashtext(${"provider_id:" + sid}))`.execute(q);
+    const now = o.clock.now().toISOString();
+    const r = await q
+      .updateTable("deliveries")
+      .set({ status: "queued", provider_id: null, sent_at: null, uncertain: 1, claimed_by: null, claimed_until: null, next_attempt_at: now, error: "recovered_wrong_message", updated_at: now })
+      .where("provider_id", "=", sid)
+      .where("id", "!=", d.id)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) > 0) log.warn({ delivery: d.id, taken: Number(r.numUpdatedRows) }, "an alike delivery had taken this send's message as its own; it looks again");
   }
 
   /**
@@ -267,7 +287,7 @@ export function createDeliveryWorker(o: WorkerOptions): DeliveryWorker {
       const sent =
         recovered ??
         (await withDeadline(o.sendTimeoutMs, (signal) => o.sms.send({ to, body: d.body, ref: d.id, statusCallback: o.statusCallbackUrl?.() }, { signal })));
-      await finish(d, { status: "sent", provider_id: sent.providerId, sent_at: o.clock.now().toISOString(), error: null });
+      await finish(d, { status: "sent", provider_id: sent.providerId, sent_at: o.clock.now().toISOString(), error: null }, !recovered && !!o.sms.findSent);
       log.info({ delivery: d.id, kind: d.kind, ms: Date.now() - started, provider: o.sms.name }, "sms handed to provider");
     } catch (err) {
       const e = err instanceof SendError ? err : new SendError("transient", (err as Error)?.message ?? String(err));

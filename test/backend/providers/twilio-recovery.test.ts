@@ -2,6 +2,8 @@
 // message and before the row said so) asks Twilio before sending again: what reached Twilio is
 // recorded with Twilio's sid, what did not is sent once. On SQLite and PostgreSQL.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createDeliveryWorker } from "../../../backend/src/domain/delivery-worker.ts";
+import { createLogger } from "../../../backend/src/http/logger.ts";
 import { createTwilioSms } from "../../../backend/src/providers/twilio.ts";
 import { createTestDatabase, DB_KINDS, type TestDatabase } from "../../helpers/db.ts";
 import { FAKE_FROM, startFakeTwilio, type FakeTwilio } from "../../helpers/fake-twilio.ts";
@@ -128,6 +130,34 @@ describe.each(DB_KINDS)("recovering cut-off SMS attempts on %s", (kind) => {
     const got = to(number);
     expect(got).toHaveLength(2);
     const rows = await relay.store.db.selectFrom("deliveries").select(["status", "provider_id"]).where("id", "in", [d.id, `${d.id}y`]).execute();
+    expect(rows.map((r) => r.status)).toEqual(["sent", "sent"]);
+    expect(new Set(rows.map((r) => r.provider_id))).toEqual(new Set(got.map((m) => m.sid)));
+  });
+
+  it("when a recovering worker takes the message of an alike alert whose answer is still on its way, then the alert that sent it keeps it and the other is sent: two texts, two sids", async () => {
+    const { number, d } = await queuedAlert();
+    // the first alert's earlier attempt died before reaching Twilio; it waits for its lease to run out
+    await relay.store.db.updateTable("deliveries").set({ status: "sending", claimed_by: "w_dead", claimed_until: new Date(relay.clock.now().getTime() + 60_000).toISOString(), attempts: 1 }).where("id", "=", d.id).execute();
+    // a second alert with the same text is sent now; Twilio creates it at once but answers late
+    const second = `${d.id}z`;
+    await relay.store.db.insertInto("deliveries").values({ ...d, id: second, event_id: null, status: "queued", attempts: 0 }).execute();
+    fake.failNext(1, { answerAfterMs: 800 });
+    const before = fake.messages.length;
+    const firstDrain = relay.running.worker.drain();
+    await fake.waitForMessages(before + 1, 5_000);
+    // meanwhile another process finds the first alert's lease over and looks Twilio up: the only
+    // alike message it sees is the second alert's, not yet recorded
+    await relay.store.db.updateTable("deliveries").set({ claimed_until: new Date(relay.clock.now().getTime() - 1_000).toISOString() }).where("id", "=", d.id).execute();
+    const sms = createTwilioSms({ accountSid: fake.accountSid, authToken: fake.authToken, from: FAKE_FROM, baseUrl: fake.url, timeoutMs: 2_000 });
+    const other = createDeliveryWorker({ store: relay.store, sms, clock: relay.clock, log: createLogger("silent"), pollMs: 60_000, leaseMs: 30_000, maxAttempts: 8, concurrency: 4, sendTimeoutMs: 2_000 });
+    await other.drain();
+    await firstDrain;
+    // whatever was taken by mistake is looked at again, and sent
+    relay.clock.advance(60_000);
+    await relay.running.worker.drain();
+    const got = to(number);
+    expect(got).toHaveLength(2);
+    const rows = await relay.store.db.selectFrom("deliveries").select(["id", "status", "provider_id"]).where("id", "in", [d.id, second]).execute();
     expect(rows.map((r) => r.status)).toEqual(["sent", "sent"]);
     expect(new Set(rows.map((r) => r.provider_id))).toEqual(new Set(got.map((m) => m.sid)));
   });
