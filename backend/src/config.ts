@@ -158,7 +158,7 @@ const SETTING_DOCS: Record<SettingName, SettingDoc> = {
   DELIVERY_LEASE_MS: { group: "Delivery worker", meaning: "how long a claimed delivery stays claimed before another worker may retry it" },
   DELIVERY_MAX_ATTEMPTS: { group: "Delivery worker", meaning: "attempts before a delivery is dead-lettered" },
   DELIVERY_CONCURRENCY: { group: "Delivery worker", meaning: "sends in flight at once per relay process" },
-  SEND_TIMEOUT_MS: { group: "Delivery worker", meaning: "time limit of one call to Twilio, SNS or X" },
+  SEND_TIMEOUT_MS: { group: "Delivery worker", meaning: "time limit of one call to Twilio, SNS or X (at most half of `DELIVERY_LEASE_MS`)" },
   SILENCE_CHECK_MS: { group: "Delivery worker", meaning: "how often the relay looks for watches that went silent" },
   OUTBOX_DELAY_MS: { group: "Delivery worker", meaning: "artificial latency of the outbox providers (to watch retries in development)" },
   LOG_LEVEL: { group: "Operations", meaning: "pino level; tokens, codes and phone numbers are never logged" },
@@ -300,6 +300,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e0.SMS_PROVIDER === "sns" && !e0.AWS_REGION) problems.push("AWS_REGION: required when SMS_PROVIDER=sns");
   if ((e0.AWS_ACCESS_KEY_ID === undefined) !== (e0.AWS_SECRET_ACCESS_KEY === undefined))
     problems.push("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: set both or neither");
+  if (parsed.success && parsed.data.SEND_TIMEOUT_MS * 2 > parsed.data.DELIVERY_LEASE_MS)
+    problems.push(
+      `SEND_TIMEOUT_MS: must be at most half of DELIVERY_LEASE_MS (${parsed.data.DELIVERY_LEASE_MS} ms): a retried SMS may ask the provider and then send, and both calls must end before its claim runs out, or another process could send it again`,
+    );
   if (problems.length || !parsed.success) throw new ConfigError(problems);
   const e = parsed.data;
 

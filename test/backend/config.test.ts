@@ -48,6 +48,12 @@ describe("config", () => {
     expect(() => loadConfig({ RELAY_SECRET: secret, X_PROVIDER: "x" })).toThrow(/X_CLIENT_ID[\s\S]*X_CLIENT_SECRET/);
   });
 
+  it("when a provider call may outlast half a delivery's claim, then the relay refuses to start and says which two settings disagree", () => {
+    const secret = Buffer.alloc(32, 1).toString("base64");
+    expect(() => loadConfig({ RELAY_SECRET: secret, DELIVERY_LEASE_MS: "15000" })).toThrow(/SEND_TIMEOUT_MS: must be at most half of DELIVERY_LEASE_MS \(15000 ms\)/);
+    expect(loadConfig({ RELAY_SECRET: secret, DELIVERY_LEASE_MS: "20000" }).delivery.leaseMs).toBe(20_000);
+  });
+
   it("when PORT is 0, then it is accepted (a free port is picked at listen)", () => {
     expect(loadConfig({ PORT: "0", RELAY_SECRET: Buffer.alloc(32, 1).toString("base64") }).port).toBe(0);
   });

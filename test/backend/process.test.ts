@@ -67,7 +67,7 @@ describe("the relay process", () => {
   });
 
   it("when killed with SIGKILL while alerts are in flight and started again, then every accepted alert is sent exactly once", async () => {
-    const env = { PORT: "0", DATABASE_URL: db.url, RELAY_SECRET: secret, OUTBOX_DELAY_MS: "300", DELIVERY_LEASE_MS: "1000", DELIVERY_POLL_MS: "100" };
+    const env = { PORT: "0", DATABASE_URL: db.url, RELAY_SECRET: secret, OUTBOX_DELAY_MS: "300", DELIVERY_LEASE_MS: "1000", SEND_TIMEOUT_MS: "500", DELIVERY_POLL_MS: "100" };
     const first = await startRelayProcess(env);
     const numbers = Array.from({ length: 6 }, (_, i) => `+1415555${String(4400 + i)}`);
     const tokens: string[] = [];
