@@ -1,5 +1,6 @@
-// env -> config -> dependencies -> listen -> graceful stop. `--help` lists the settings and exits.
-import { existsSync } from "node:fs";
+// env -> config -> dependencies -> listen -> graceful stop. `--help` lists the settings and exits;
+// `--guide` (what `npm start` passes) adds, after the one "listening" line, where to look next.
+import { existsSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import pino from "pino";
 import { ConfigError, describeSettings, loadConfig, type Config } from "./config.ts";
@@ -35,8 +36,9 @@ export function helpText(): string {
   const out = [
     "WristRelay relay: receives the watch's events from the phone companion, sends low-battery SMS and daily X posts.",
     "",
-    "Usage: npm run relay            (configured only by environment variables; no options)",
-    "       npm run relay -- --help  (this text)",
+    "Usage: npm run relay             (configured only by environment variables)",
+    "       npm run relay -- --guide  (as `npm start` runs it: after the URL line, where the watch app, outbox and simulated day are)",
+    "       npm run relay -- --help   (this text)",
     "",
     "Environment variables (unset or empty: the default):",
   ];
@@ -53,7 +55,7 @@ export function helpText(): string {
   return out.join("\n") + "\n";
 }
 
-/** The lines after "listening on": where to look next, for someone who just ran `npm start`. */
+/** `--guide`, the lines after "listening on": where to look next, for someone who just ran `npm start`. */
 function banner(config: Config, url: string): string[] {
   const lines: string[] = [];
   const fba = join(ROOT, "build", "app.fba");
@@ -86,7 +88,8 @@ async function main() {
   const store = await openStore(config.databaseUrl, { synchronous: config.sqliteSynchronous });
   const sms = await createSms(config, store);
   const relay = await serve({ config, log, store, sms, clock: systemClock });
-  process.stdout.write(`WristRelay relay listening on ${relay.url}\n` + banner(config, relay.url).map((l) => l + "\n").join(""));
+  const guide = process.argv.includes("--guide") ? banner(config, relay.url) : [];
+  process.stdout.write([`WristRelay relay listening on ${relay.url}`, ...guide].map((l) => l + "\n").join(""));
   log.info({ url: relay.url, sms: sms.name, x: relay.deps.x?.name, db: store.dialect }, "relay ready");
 
   let stopping = false;
@@ -106,6 +109,38 @@ async function main() {
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+  whenOrphaned(() => void stop("parent exited"));
+}
+
+/** The parent of process `pid`, read from /proc (Linux); undefined elsewhere or once it is gone. */
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Calls `gone` once whoever started us has exited without passing a signal on (npm killed with
+ * SIGKILL; `npx tsx main.ts` stopped with SIGTERM, where the `sh -c` between npx and the tsx CLI dies
+ * and tsx, our parent, lives on as an orphan): a relay nobody can reach to stop would hold its port.
+ * Not when started by init, systemd or Docker (parent pid 0 or 1).
+ */
+function whenOrphaned(gone: () => void) {
+  const parent = process.ppid;
+  if (parent <= 1) return;
+  // under the tsx CLI, the process that matters is the one that started tsx
+  const underTsxCli = process.execArgv.some((a) => /tsx[\\/]dist[\\/]preflight\.cjs$/.test(a));
+  const grandparent = underTsxCli ? parentOf(parent) : undefined;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent || (grandparent !== undefined && grandparent > 1 && parentOf(parent) !== grandparent)) {
+      clearInterval(timer);
+      gone();
+    }
+  }, 1000);
+  timer.unref();
 }
 
 main().catch((err) => {

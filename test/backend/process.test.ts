@@ -1,5 +1,8 @@
-// The relay as an operator runs it: one line at start, config errors at once, SIGTERM and SIGKILL.
+// The relay as an operator runs it: one line at start, config and data-folder errors at once, SIGTERM and SIGKILL.
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
 import { openStore } from "../../backend/src/store/open-store.ts";
@@ -49,6 +52,24 @@ describe("the relay process", () => {
     expect(p.stdout()).toBe("");
   });
 
+  it("when the SQLite file's folder cannot be created, then it stops at once with a message naming DATABASE_URL and the folder", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "wr-folder-")), "a-file");
+    writeFileSync(file, "");
+    const cases = [
+      { url: "file:/proc/nope/relay.db", folder: "/proc/nope" }, // where mkdir(recursive) would loop forever
+      { url: `file:${file}/data/relay.db`, folder: `${file}/data` }, // a file where a folder should be
+    ];
+    for (const c of cases) {
+      const p = runRelayProcess({ PORT: "0", DATABASE_URL: c.url });
+      const exited = await Promise.race([p.exited, new Promise<null>((r) => setTimeout(() => r(null), 15_000))]);
+      if (!exited) p.child.kill("SIGKILL");
+      expect(exited?.code, c.url).toBe(1);
+      expect(p.stderr()).toContain(`DATABASE_URL: cannot create the data folder ${c.folder}`);
+      expect(p.stdout()).toBe("");
+    }
+    rmSync(dirname(file), { recursive: true, force: true });
+  }, 40_000);
+
   it("when production has no RELAY_SECRET or Twilio has no credentials, then both are named", async () => {
     const p = runRelayProcess({ NODE_ENV: "production", SMS_PROVIDER: "twilio", DATABASE_URL: db.url });
     expect((await p.exited).code).not.toBe(0);
@@ -58,9 +79,8 @@ describe("the relay process", () => {
 
   it("when started with PORT=0, then it prints one line with its URL, answers /healthz, and exits 0 on SIGTERM", async () => {
     const p = await startRelayProcess({ PORT: "0", DATABASE_URL: db.url, RELAY_SECRET: secret });
-    // the first line names the URL; any lines after it are pointers for a person, never another URL line
-    expect(p.stdout()).toMatch(/^WristRelay relay listening on http:\/\/127\.0\.0\.1:\d+\n/);
-    expect(p.stdout().match(/listening on/g)).toHaveLength(1);
+    // only the URL line: the pointers for a person are `npm start`'s (--guide, test/project/start.test.ts)
+    expect(p.stdout()).toMatch(/^WristRelay relay listening on http:\/\/127\.0\.0\.1:\d+\n$/);
     expect((await call(p.url, "GET", "/healthz")).status).toBe(200);
     p.child.kill("SIGTERM");
     expect(await p.exited).toEqual({ code: 0, signal: null });

@@ -59,6 +59,8 @@ function dockerInstructions(text: string): { op: string; args: string }[] {
 }
 
 const relayScript = () => (JSON.parse(read("package.json")) as { scripts: Record<string, string> }).scripts.relay;
+/** node's arguments in `npm run relay` ("exec node --import tsx backend/src/main.ts"): --import tsx and the file */
+const relayNodeArgs = () => relayScript().replace(/^exec\s+node\s+/, "").split(/\s+/);
 const shutdownMs = () => Number(describeSettings().find((s) => s.name === "SHUTDOWN_TIMEOUT_MS")!.default);
 
 describe("deploy/wristrelay.service", () => {
@@ -109,10 +111,10 @@ describe("deploy/wristrelay.service", () => {
     expect(one("Service.StateDirectory")).toBe("wristrelay");
   });
 
-  it("when it runs, then ExecStart is the command of `npm run relay` (tsx backend/src/main.ts) in one node process", () => {
+  it("when it runs, then ExecStart is the command of `npm run relay` (node --import tsx backend/src/main.ts) in one node process", () => {
     const [node, ...args] = one("Service.ExecStart")!.split(/\s+/);
     expect(node).toMatch(/^\/\S*node$/);
-    expect(args).toEqual(["--import", "tsx", relayScript().replace(/^tsx\s+/, "")]);
+    expect(args).toEqual(relayNodeArgs());
   });
 });
 
@@ -131,7 +133,7 @@ describe("Dockerfile", () => {
     expect(all("RUN").some((r) => /\bnpm ci\b.*--omit=dev/.test(r))).toBe(true);
     const pkg = JSON.parse(read("package.json")) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
     expect(pkg.dependencies.tsx).toBeTruthy();
-    expect(relayScript()).toMatch(/^tsx /);
+    expect(relayScript()).toMatch(/^exec node --import tsx /);
   });
 
   it("when it runs, then it is a non-root user with a data volume, port 8787 on every interface and a health check on /healthz", () => {
@@ -161,7 +163,7 @@ describe("Dockerfile", () => {
   });
 
   it("when its CMD and HEALTHCHECK are run here with the image's environment, then the relay starts, says where it listens and the health check passes", async () => {
-    expect(cmd).toEqual(["node", "--import", "tsx", relayScript().replace(/^tsx\s+/, "")]);
+    expect(cmd).toEqual(["node", ...relayNodeArgs()]);
     const dir = tempDir();
     const p = runRelayProcess({ ...Object.fromEntries(env), HOST: "127.0.0.1", PORT: "0", DATABASE_URL: `file:${join(dir, "relay.db")}`, RELAY_SECRET: randomBytes(32).toString("base64") });
     try {

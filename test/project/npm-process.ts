@@ -1,5 +1,5 @@
-// Runs an npm script (`npm run relay`, `npm run sim -- ...`) as a newcomer would, in its own process
-// group so that stopping it also stops what npm and tsx started under it.
+// Runs an npm script (`npm run relay`, `npm run sim -- ...`, or an `npx` command) as a newcomer would,
+// in its own process group so that stop() also stops whatever npm started under it.
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 
@@ -14,8 +14,8 @@ export interface NpmProcess {
   stop(graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function runNpm(args: string[], o: { cwd?: string; env?: Record<string, string> } = {}): NpmProcess {
-  const child = spawn("npm", args, {
+export function runNpm(args: string[], o: { cwd?: string; env?: Record<string, string>; command?: "npm" | "npx" } = {}): NpmProcess {
+  const child = spawn(o.command ?? "npm", args, {
     cwd: o.cwd ?? ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", LOG_LEVEL: "warn", npm_config_update_notifier: "false", ...o.env },
     stdio: ["ignore", "pipe", "pipe"],

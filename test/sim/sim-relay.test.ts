@@ -1,5 +1,5 @@
-// `npm run sim -- --relay URL` against a relay started the way the README says (`npm run relay`),
-// with the command read from the relay's own start lines: what a newcomer copies and pastes.
+// `npm run sim -- --relay URL` against a relay started the way `npm start` starts it (`npm run relay --
+// --guide`), with the command read from the relay's own start lines: what a newcomer copies and pastes.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +13,7 @@ let simCommand = "";
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "wr-sim-relay-"));
-  relay = runNpm(["run", "--silent", "relay"], { env: { PORT: "0", DATABASE_URL: "file:" + join(dir, "relay.db") } });
+  relay = runNpm(["run", "--silent", "relay", "--", "--guide"], { env: { PORT: "0", DATABASE_URL: "file:" + join(dir, "relay.db") } });
   url = (await waitForOutput(relay, /^WristRelay relay listening on (http:\/\/\S+)$/m, 40_000))[1];
   simCommand = (await waitForOutput(relay, /^\s+simulated day\s+(npm run sim -- --relay \S+)/m))[1];
 }, 60_000);

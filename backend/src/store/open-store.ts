@@ -1,10 +1,10 @@
 // Opens the database named by DATABASE_URL (SQLite file or PostgreSQL), runs migrations, and hands out
 // one Kysely instance: the single query layer for both.
-import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from "kysely";
 import pg from "pg";
+import { createDataFolder } from "./folder.ts";
 import { migrate } from "./migrations.ts";
 import type { Database } from "./schema.ts";
 
@@ -30,7 +30,7 @@ export async function openStore(databaseUrl: string, opts: StoreOptions = {}): P
   let dialect: Store["dialect"];
   if (databaseUrl.startsWith("file:")) {
     const path = resolve(databaseUrl.slice(5));
-    mkdirSync(dirname(path), { recursive: true });
+    createDataFolder(dirname(path));
     const database = new BetterSqlite3(path);
     database.pragma("journal_mode = WAL");
     // NORMAL in WAL mode survives a process crash (SIGKILL); FULL also survives power loss.
