@@ -10,6 +10,7 @@
 //   than EVENT_MIN_DAYS: the watch keeps an unacknowledged event 3 days and the companion 7, so an id
 //   can come back at most about 10 days after it was first sent; a repeat inside that window must
 //   still find its first answer.
+// - summary_events (the first answers to POST /v1/summaries, by eventId): as events.
 // - outbox_messages and x_outbox_posts (what the outbox providers recorded): RETENTION_DAYS.
 // - confirmation codes and X link flows: a day after they expired (an expired code still answers
 //   "code_expired" rather than "no_code_pending" for that day).
@@ -50,7 +51,7 @@ export interface RetentionOptions {
 }
 
 export type Pruned = Record<
-  "deliveries" | "events" | "outboxMessages" | "xOutboxPosts" | "codes" | "linkFlows" | "rateEvents" | "counters" | "summaries" | "summaryFigures",
+  "deliveries" | "events" | "summaryEvents" | "outboxMessages" | "xOutboxPosts" | "codes" | "linkFlows" | "rateEvents" | "counters" | "summaries" | "summaryFigures",
   number
 >;
 
@@ -128,6 +129,20 @@ export async function pruneRetained(o: RetentionOptions): Promise<Pruned> {
           .deleteFrom("events")
           .where(({ eb, refTuple, selectFrom }) =>
             eb(refTuple("device_id", "event_id"), "in", selectFrom("events").select(["device_id", "event_id"]).where("created_at", "<", eventCutoff).limit(n).$asTuple("device_id", "event_id")),
+          )
+          .executeTakeFirst(),
+      ),
+    ),
+    summaryEvents: await batches(async (n) =>
+      deleted(
+        await db
+          .deleteFrom("summary_events")
+          .where(({ eb, refTuple, selectFrom }) =>
+            eb(
+              refTuple("device_id", "event_id"),
+              "in",
+              selectFrom("summary_events").select(["device_id", "event_id"]).where("created_at", "<", eventCutoff).limit(n).$asTuple("device_id", "event_id"),
+            ),
           )
           .executeTakeFirst(),
       ),

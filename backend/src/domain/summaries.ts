@@ -1,6 +1,8 @@
 // POST /v1/summaries: a day's totals become at most one X post per kind, ever. The summaries row
 // (unique per device, date, kind) is the tombstone, written with its delivery in one transaction;
 // only the numbers are kept, and the text is made at send time in the wearer's current language.
+// Each eventId is answered once: the first answer is kept in summary_events and returned for a repeat.
+import { Problem } from "../http/problem.ts";
 import type { Tx } from "../store/open-store.ts";
 import type { SummariesTable } from "../store/schema.ts";
 import type { Deps } from "./deps.ts";
@@ -46,7 +48,8 @@ function offsetMs(at: Date, timeZone: string): number {
   return asUtc - (at.getTime() - at.getUTCMilliseconds());
 }
 
-const nextDay = (date: string) => new Date(Date.parse(date + "T00:00:00Z") + 86_400_000).toISOString().slice(0, 10);
+const addDays = (date: string, n: number) => new Date(Date.parse(date + "T00:00:00Z") + n * 86_400_000).toISOString().slice(0, 10);
+const nextDay = (date: string) => addDays(date, 1);
 
 /** Is there a linked account to post to? In outbox mode every wearer counts as linked. */
 async function canPost(deps: Deps, tx: Tx, deviceId: string): Promise<boolean> {
@@ -56,8 +59,59 @@ async function canPost(deps: Deps, tx: Tx, deviceId: string): Promise<boolean> {
   return acc?.status === "linked";
 }
 
+/** Days past the wearer's today a summary's date may be: one, for a phone whose time zone is off. */
+const FUTURE_DAYS_ALLOWED = 1;
+
+const isUniqueViolation = (err: unknown) => {
+  const code = (err as { code?: string }).code;
+  return code === "23505" || code === "SQLITE_CONSTRAINT_PRIMARYKEY" || code === "SQLITE_CONSTRAINT_UNIQUE";
+};
+
+/**
+ * A day's summary, at most once per eventId: a repeated id from the same wearer gets the first answer
+ * (stored in summary_events in the same transaction) and causes nothing, whatever its body now says.
+ */
 export async function recordSummary(deps: Deps, device: Device, s: SummaryInput): Promise<SummaryAnswer> {
-  const now = deps.clock.now();
+  const { store } = deps;
+  let queued = false;
+  const run = () =>
+    store.db.transaction().execute(async (tx) => {
+      queued = false;
+      // Per-wearer serialisation (PostgreSQL; SQLite runs one transaction at a time), taken before the
+      // look-up so that a concurrent request with the same id finds the winner's answer once it commits.
+      let dq = tx.selectFrom("devices").selectAll().where("id", "=", device.id);
+      if (store.dialect === "postgres") dq = dq.forUpdate();
+      const dev = await dq.executeTakeFirst();
+      if (!dev) throw new Problem(401, "unauthorized", "This device token is not known (wrong, or the wearer was erased).");
+      const seen = await tx.selectFrom("summary_events").select("answer").where("device_id", "=", dev.id).where("event_id", "=", s.eventId).executeTakeFirst();
+      if (seen) return JSON.parse(seen.answer) as SummaryAnswer;
+      const now = deps.clock.now();
+      // Checked after the look-up: a repeat is answered as the first time, whatever its date now says.
+      // Old dates are accepted: the per-day row still posts a day at most once, and a phone may hold a day back.
+      if (s.date > addDays(localDate(now, dev.timezone), FUTURE_DAYS_ALLOWED)) {
+        throw new Problem(422, "future_date", `date ${s.date} is later than the wearer's today (in their time zone); check the phone's date and time zone.`);
+      }
+      const answer: SummaryAnswer = { date: s.date, posts: await postDay(deps, tx, dev, s, now, () => (queued = true)) };
+      await tx.insertInto("summary_events").values({ device_id: dev.id, event_id: s.eventId, answer: JSON.stringify(answer), created_at: now.toISOString() }).execute();
+      return answer;
+    });
+  let answer: SummaryAnswer;
+  try {
+    answer = await run();
+  } catch (err) {
+    // the same id written meanwhile by another process (no device lock on SQLite): answer as it did
+    if (!isUniqueViolation(err)) throw err;
+    answer = await run();
+  }
+  if (queued) deps.onEnqueue?.();
+  return answer;
+}
+
+/** YYYY-MM-DD of `at` in the time zone. */
+const localDate = (at: Date, timeZone: string) => new Date(at.getTime() + offsetMs(at, timeZone)).toISOString().slice(0, 10);
+
+/** The day's posts under the per (wearer, date, kind) rule: at most one post per kind, ever. */
+async function postDay(deps: Deps, tx: Tx, device: Device, s: SummaryInput, now: Date, onQueued: () => void): Promise<SummaryAnswer["posts"]> {
   const prefs = readPreferences(device.preferences);
   const due = zonedInstant(nextDay(s.date), prefs.summaryTime, device.timezone);
   const at = (due > now ? due : now).toISOString();
@@ -65,75 +119,70 @@ export async function recordSummary(deps: Deps, device: Device, s: SummaryInput)
     { kind: "activity", on: prefs.postActivity, data: s.activity },
     { kind: "sleep", on: prefs.postSleep, data: s.sleep && s.sleep.minutesAsleep > 0 ? s.sleep : undefined },
   ];
-  let queued = false;
-  const posts = await deps.store.db.transaction().execute(async (tx) => {
-    const linked = await canPost(deps, tx, device.id);
-    const out: SummaryAnswer["posts"] = [];
-    for (const w of wanted) {
-      if (!w.data) {
-        out.push({ kind: w.kind, status: "no_data", at });
-        continue;
-      }
-      const status: PostStatus = !w.on ? "off" : linked ? "queued" : "not_linked";
-      let q = tx.selectFrom("summaries").selectAll().where("device_id", "=", device.id).where("date", "=", s.date).where("kind", "=", w.kind);
-      if (deps.store.dialect === "postgres") q = q.forUpdate();
-      let row: SummariesTable | undefined = await q.executeTakeFirst();
-      if (!row) {
-        const inserted = await tx
-          .insertInto("summaries")
-          .values({ device_id: device.id, date: s.date, kind: w.kind, data: JSON.stringify(w.data), status: "pending", due_at: at, delivery_id: null, created_at: now.toISOString() })
-          .onConflict((oc) => oc.columns(["device_id", "date", "kind"]).doNothing())
-          .returningAll()
-          .executeTakeFirst();
-        if (inserted) row = inserted;
-        else {
-          // another request for the same day won the insert: its answer is ours
-          const other = await tx.selectFrom("summaries").selectAll().where("device_id", "=", device.id).where("date", "=", s.date).where("kind", "=", w.kind).executeTakeFirstOrThrow();
-          out.push({ kind: w.kind, status: other.status as PostStatus, at: other.due_at });
-          continue;
-        }
-      }
-      if (row.status === "queued") {
-        // posted or on its way: at most once, ever
-        out.push({ kind: w.kind, status: "queued", at: row.due_at });
-        continue;
-      }
-      if (status === "queued") {
-        const id = newId("dl", now);
-        await tx
-          .insertInto("deliveries")
-          .values({
-            id,
-            device_id: device.id,
-            channel: "x",
-            kind: w.kind,
-            to_number: null,
-            body: s.date,
-            status: "queued",
-            attempts: 0,
-            next_attempt_at: at,
-            claimed_until: null,
-            claimed_by: null,
-            provider_id: null,
-            error: null,
-            event_id: s.eventId,
-            created_at: now.toISOString(),
-            sent_at: null,
-            updated_at: now.toISOString(),
-          })
-          .execute();
-        await tx.updateTable("summaries").set({ status, due_at: at, delivery_id: id }).where("device_id", "=", device.id).where("date", "=", s.date).where("kind", "=", w.kind).execute();
-        queued = true;
-      } else {
-        // not posted (yet): a later summary, after linking or turning posts on, may still queue it
-        await tx.updateTable("summaries").set({ status, due_at: at }).where("device_id", "=", device.id).where("date", "=", s.date).where("kind", "=", w.kind).execute();
-      }
-      out.push({ kind: w.kind, status, at });
+  const linked = await canPost(deps, tx, device.id);
+  const out: SummaryAnswer["posts"] = [];
+  for (const w of wanted) {
+    if (!w.data) {
+      out.push({ kind: w.kind, status: "no_data", at });
+      continue;
     }
-    return out;
-  });
-  if (queued) deps.onEnqueue?.();
-  return { date: s.date, posts };
+    const status: PostStatus = !w.on ? "off" : linked ? "queued" : "not_linked";
+    let q = tx.selectFrom("summaries").selectAll().where("device_id", "=", device.id).where("date", "=", s.date).where("kind", "=", w.kind);
+    if (deps.store.dialect === "postgres") q = q.forUpdate();
+    let row: SummariesTable | undefined = await q.executeTakeFirst();
+    if (!row) {
+      const inserted = await tx
+        .insertInto("summaries")
+        .values({ device_id: device.id, date: s.date, kind: w.kind, data: JSON.stringify(w.data), status: "pending", due_at: at, delivery_id: null, created_at: now.toISOString() })
+        .onConflict((oc) => oc.columns(["device_id", "date", "kind"]).doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      if (inserted) row = inserted;
+      else {
+        // another request for the same day won the insert: its answer is ours
+        const other = await tx.selectFrom("summaries").selectAll().where("device_id", "=", device.id).where("date", "=", s.date).where("kind", "=", w.kind).executeTakeFirstOrThrow();
+        out.push({ kind: w.kind, status: other.status as PostStatus, at: other.due_at });
+        continue;
+      }
+    }
+    if (row.status === "queued") {
+      // posted or on its way: at most once, ever
+      out.push({ kind: w.kind, status: "queued", at: row.due_at });
+      continue;
+    }
+    if (status === "queued") {
+      const id = newId("dl", now);
+      await tx
+        .insertInto("deliveries")
+        .values({
+          id,
+          device_id: device.id,
+          channel: "x",
+          kind: w.kind,
+          to_number: null,
+          body: s.date,
+          status: "queued",
+          attempts: 0,
+          next_attempt_at: at,
+          claimed_until: null,
+          claimed_by: null,
+          provider_id: null,
+          error: null,
+          event_id: s.eventId,
+          created_at: now.toISOString(),
+          sent_at: null,
+          updated_at: now.toISOString(),
+        })
+        .execute();
+      await tx.updateTable("summaries").set({ status, due_at: at, delivery_id: id }).where("device_id", "=", device.id).where("date", "=", s.date).where("kind", "=", w.kind).execute();
+      onQueued();
+    } else {
+      // not posted (yet): a later summary, after linking or turning posts on, may still queue it
+      await tx.updateTable("summaries").set({ status, due_at: at }).where("device_id", "=", device.id).where("date", "=", s.date).where("kind", "=", w.kind).execute();
+    }
+    out.push({ kind: w.kind, status, at });
+  }
+  return out;
 }
 
 /** The post's text as it would go out now, or null when there is nothing to post. */

@@ -243,6 +243,22 @@ migrations["0008_delivery_uncertain"] = {
   },
 };
 
+// POST /v1/summaries: the first answer to each (device, eventId), returned again for a repeated id.
+// Apart from battery "events" so that a summary's id and a battery report's id never meet.
+migrations["0009_summary_events"] = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable("summary_events")
+      .addColumn("device_id", "text", (c) => c.notNull())
+      .addColumn("event_id", "text", (c) => c.notNull())
+      .addColumn("answer", "text", (c) => c.notNull())
+      .addColumn("created_at", "text", (c) => c.notNull())
+      .addPrimaryKeyConstraint("summary_events_pk", ["device_id", "event_id"])
+      .execute();
+    await db.schema.createIndex("summary_events_created").on("summary_events").column("created_at").execute();
+  },
+};
+
 export async function migrate(db: Kysely<any>): Promise<void> {
   const migrator = new Migrator({ db, provider: new StaticProvider() });
   const { error, results } = await migrator.migrateToLatest();

@@ -28,6 +28,14 @@ export interface EventsTable {
   created_at: string;
 }
 
+/** POST /v1/summaries: one row per (device, eventId), so a repeated id gets the first answer. */
+export interface SummaryEventsTable {
+  device_id: string;
+  event_id: string;
+  answer: string; // JSON: the first 202 body
+  created_at: string;
+}
+
 export interface DeliveriesTable {
   id: string;
   device_id: string | null;
@@ -188,6 +196,7 @@ export interface Database {
   x_outbox_posts: XOutboxPostsTable;
   devices: DevicesTable;
   events: EventsTable;
+  summary_events: SummaryEventsTable;
   deliveries: DeliveriesTable;
   codes: CodesTable;
   optouts: OptoutsTable;
