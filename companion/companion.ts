@@ -528,10 +528,11 @@ export function startCompanion(host: CompanionHost, options?: CompanionOptions):
     const wanted = country + " " + number.value;
     if (!isPress && wanted === s.phone) return Promise.resolve();
     setPhoneStatus({ state: "sending" });
-    return authed<{ masked?: string }>("PUT", "/v1/me/phone", { number: number.value, country: country }).then((r) => {
+    return authed<{ masked?: string; verified?: boolean }>("PUT", "/v1/me/phone", { number: number.value, country: country }).then((r) => {
       if (r.ok) {
         setSync({ phone: wanted, sendCode: pressed || s.sendCode, code: undefined });
-        setPhoneStatus({ state: "code_sent", masked: r.body && r.body.masked });
+        // 200 verified: the number was already confirmed, and no code was sent
+        setPhoneStatus({ state: r.body && r.body.verified ? "confirmed" : "code_sent", masked: r.body && r.body.masked });
         return;
       }
       if (!r.transient) setSync({ phone: wanted, sendCode: pressed || s.sendCode });

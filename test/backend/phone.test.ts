@@ -1,7 +1,7 @@
 // Phone numbers and their confirmation: what the wearer sees when typing a number and the code.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
-import { call, lastCode, register, startRelay, type TestRelay } from "../helpers/relay.ts";
+import { call, lastCode, register, startRelay, verifiedWearer, type TestRelay } from "../helpers/relay.ts";
 
 let db: TestDatabase;
 let relay: TestRelay;
@@ -33,13 +33,47 @@ describe("phone verification", () => {
     expect((await call(relay.url, "GET", "/v1/me", { token })).body.phone.verified).toBe(true);
   });
 
-  it("when the number is not a number, then 422 invalid_phone", async () => {
+  it("when the number is a string that cannot be a phone number, short or long, then 422 invalid_phone", async () => {
     const { token } = await register(relay.url);
-    for (const number of ["hello", "+1 555", "+999 1234567"]) {
+    for (const number of ["hello", "+1 555", "+999 1234567", "12", "", "+1 415 555 2671 4155552671 4155552671 4155552671"]) {
       const r = await put(token, { number });
-      expect(r.status).toBe(422);
+      expect(r.status, JSON.stringify(number)).toBe(422);
       expect(r.body.code).toBe("invalid_phone");
     }
+  });
+
+  it("when the number is sent as a JSON number, then 422 invalid_phone saying to send an E.164 string", async () => {
+    const { token } = await register(relay.url);
+    const r = await put(token, { number: 14155550100 });
+    expect(r.status).toBe(422);
+    expect(r.headers.get("content-type")).toContain("application/problem+json");
+    expect(r.body.code).toBe("invalid_phone");
+    expect(r.body.detail).toMatch(/string/);
+    expect(r.body.detail).toMatch(/E\.164/);
+  });
+
+  it("when the number is an absurdly long string, then 400 invalid_request", async () => {
+    const { token } = await register(relay.url);
+    const r = await put(token, { number: "1".repeat(201) });
+    expect(r.status).toBe(400);
+    expect(r.body.code).toBe("invalid_request");
+  });
+
+  it("when the wearer sends again the number they already confirmed, then 200 verified and no new code", async () => {
+    const { token } = await verifiedWearer(relay, "+14155552672");
+    await relay.running.worker.drain();
+    const before = (await relay.outbox!.list()).length;
+    for (const body of [{ number: "+14155552672" }, { number: "(415) 555-2672", country: "US" }]) {
+      const r = await put(token, body);
+      expect(r.status).toBe(200);
+      expect(r.body).toEqual({ masked: "+1 •••• •• 72", verified: true });
+    }
+    await relay.running.worker.drain();
+    expect((await relay.outbox!.list()).length).toBe(before);
+    expect((await call(relay.url, "GET", "/v1/me", { token })).body.phone).toEqual({ masked: "+1 •••• •• 72", verified: true, optedOut: false });
+    const other = await put(token, { number: "+14155552673" });
+    expect(other.status).toBe(202);
+    expect(other.body).toEqual({ masked: "+1 •••• •• 73", verified: false });
   });
 
   it("when the number is in a country the relay does not serve, then 422 country_not_allowed naming the countries", async () => {
@@ -51,16 +85,19 @@ describe("phone verification", () => {
     expect(r.body.detail).toContain("RU");
   });
 
-  it("when the code is wrong five times, then the sixth try is refused with 429 even with the right code", async () => {
+  it("when the code is wrong five times, then each answer counts the tries left and the sixth try is refused with 429 even with the right code", async () => {
     const { token } = await register(relay.url);
     await put(token, { number: "+442079460958" });
     const code = await lastCode(relay, "+442079460958");
     const wrong = code === "000000" ? "111111" : "000000";
+    const details: string[] = [];
     for (let i = 0; i < 5; i++) {
       const r = await verify(token, wrong);
       expect(r.status).toBe(422);
       expect(r.body.code).toBe("code_mismatch");
+      details.push(r.body.detail);
     }
+    expect(details.slice(2)).toEqual(["That code is not right; 2 tries left.", "That code is not right; 1 try left.", "That code is not right; ask for a new one."]);
     const r = await verify(token, code);
     expect(r.status).toBe(429);
     expect(r.body.code).toBe("too_many_attempts");

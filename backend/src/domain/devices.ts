@@ -2,9 +2,11 @@
 import { createHash, randomBytes } from "node:crypto";
 import { prepared } from "../store/prepared.ts";
 import type { DevicesTable } from "../store/schema.ts";
+import type { Tx } from "../store/open-store.ts";
 import { Problem } from "../http/problem.ts";
 import type { Deps } from "./deps.ts";
 import { newId } from "./ids.ts";
+import { deviceCodesKey } from "./limits.ts";
 import { maskPhone } from "./phone.ts";
 import { unlinkX, xView } from "./x-accounts.ts";
 import { googleView, unlinkGoogle } from "./google-accounts.ts";
@@ -95,15 +97,19 @@ export async function updateMe(
   return { ...device, ...values };
 }
 
-/** Every record of this wearer goes: phone, code, events, deliveries (and their dev-outbox copies), the device. */
+/** Every record of this wearer goes: phone, code, events, deliveries (and their dev-outbox copies), limits named after it, the device. */
 export async function eraseDevice(deps: Deps, device: Device): Promise<void> {
   await unlinkX(deps, device.id); // revoke at X first (best effort)
   await unlinkGoogle(deps, device.id); // and at Google
   await deps.store.db.transaction().execute(async (tx) => {
+    // the devices row first: a battery report or summary in flight holds it (FOR UPDATE on PostgreSQL),
+    // so the erase waits for it and then deletes what it wrote, and any later one finds no wearer
+    await tx.deleteFrom("devices").where("id", "=", device.id).execute();
     const refs = tx.selectFrom("deliveries").select("id").where("device_id", "=", device.id);
     await tx.deleteFrom("outbox_messages").where("ref", "in", refs).execute();
     await tx.deleteFrom("deliveries").where("device_id", "=", device.id).execute();
     await tx.deleteFrom("events").where("device_id", "=", device.id).execute();
+    await tx.deleteFrom("summary_events").where("device_id", "=", device.id).execute();
     await tx.deleteFrom("codes").where("device_id", "=", device.id).execute();
     await tx.deleteFrom("summaries").where("device_id", "=", device.id).execute();
     await tx.deleteFrom("x_outbox_posts").where("device_id", "=", device.id).execute();
@@ -112,6 +118,24 @@ export async function eraseDevice(deps: Deps, device: Device): Promise<void> {
     await tx.deleteFrom("google_link_flows").where("device_id", "=", device.id).execute();
     await tx.deleteFrom("google_accounts").where("device_id", "=", device.id).execute();
     await tx.deleteFrom("cloud_jobs").where("device_id", "=", device.id).execute();
-    await tx.deleteFrom("devices").where("id", "=", device.id).execute();
+    await eraseDeviceLimits(tx, device.id);
   });
+}
+
+/**
+ * Rate-limit records and counters named after the device (code sends per device, X posts per account
+ * per day, Google calls per wearer per minute). Those kept per number are named by numberKey (a keyed
+ * hash, never the number) and stay until they expire, so erasing cannot reset a cap and pump SMS.
+ * With REDIS_URL the code-send window lives in Redis and lapses there within its day.
+ */
+async function eraseDeviceLimits(tx: Tx, deviceId: string): Promise<void> {
+  await tx.deleteFrom("rate_events").where("key", "=", deviceCodesKey(deviceId)).execute();
+  // LIKE reads "_" in ids as any character (and SQLite ignores case): the exact names are kept below
+  const candidates = await tx
+    .selectFrom("counters")
+    .select("name")
+    .where((eb) => eb.or([eb("name", "like", `x_account:${deviceId}:%`), eb("name", "like", `gq:%:u:${deviceId}`)]))
+    .execute();
+  const names = candidates.map((r) => r.name).filter((n) => n.startsWith(`x_account:${deviceId}:`) || n.endsWith(`:u:${deviceId}`));
+  if (names.length > 0) await tx.deleteFrom("counters").where("name", "in", names).execute();
 }

@@ -23,6 +23,8 @@ export async function readCounter(db: Db | Tx, name: string): Promise<number> {
 
 export const budgetCounter = (now: Date) => `sms_budget:${utcDay(now)}`;
 export const numberCounter = (key: string, now: Date) => `sms_number:${key}:${utcDay(now)}`;
+/** code sends per device: the only rate-limit key naming a wearer, erased with them (devices.ts) */
+export const deviceCodesKey = (deviceId: string) => `code:d:${deviceId}`;
 
 /** Seconds until the next UTC midnight, for Retry-After once a daily budget is spent. */
 export function secondsToUtcMidnight(now: Date): number {

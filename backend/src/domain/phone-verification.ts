@@ -6,7 +6,7 @@ import { codeText, type Lang } from "./alert-text.ts";
 import type { Deps } from "./deps.ts";
 import type { Device } from "./devices.ts";
 import { isOptedOut } from "./devices.ts";
-import { secondsToUtcMidnight } from "./limits.ts";
+import { deviceCodesKey, secondsToUtcMidnight } from "./limits.ts";
 import { maskPhone, numberKey, parsePhone } from "./phone.ts";
 import type { Db, Tx } from "../store/open-store.ts";
 import { chargeSms, enqueueSms } from "./sms-queue.ts";
@@ -17,11 +17,13 @@ export const MAX_CODE_TRIES = 5;
 const hashCode = (secret: Buffer, deviceId: string, number: string, code: string) =>
   createHmac("sha256", secret).update(`${deviceId}:${number}:${code}`).digest();
 
-export async function startVerification(deps: Deps, device: Device, body: { number: string; country?: string }) {
+export async function startVerification(deps: Deps, device: Device, body: { number: string | number; country?: string }) {
   const e164 = parsePhone(body.number, body.country, deps.config.sms.countries);
   if (await isOptedOut(deps, e164)) {
     throw new Problem(409, "opted_out", "This number replied STOP. Text START to the relay's number first, then try again.");
   }
+  // the wearer re-entered the number they already confirmed: it stays confirmed and no code is sent
+  if (device.phone_number === e164 && device.phone_verified === 1) return { masked: maskPhone(e164), verified: true as const };
   const now = deps.clock.now();
   const code = String(randomInt(0, 1_000_000)).padStart(6, "0");
   await deps.store.db.transaction().execute(async (tx) => {
@@ -29,7 +31,7 @@ export async function startVerification(deps: Deps, device: Device, body: { numb
     const byNumber = await deps.limiter.take(`code:n:${numberKey(deps.config.secret, e164)}`, limits.codeSendsPerNumberHour, 3_600_000, { tx });
     if (byNumber !== null)
       throw new Problem(429, "rate_limited", "Too many codes sent to this number; wait before asking again.", { retryAfterSec: byNumber });
-    const byDevice = await deps.limiter.take(`code:d:${device.id}`, limits.codeSendsPerDeviceDay, 86_400_000, { tx });
+    const byDevice = await deps.limiter.take(deviceCodesKey(device.id), limits.codeSendsPerDeviceDay, 86_400_000, { tx });
     if (byDevice !== null)
       throw new Problem(429, "rate_limited", "Too many codes asked for today; wait before asking again.", { retryAfterSec: byDevice });
     if ((await chargeSms(tx, deps, e164, { perNumber: false })) !== "ok")
@@ -80,7 +82,7 @@ export async function confirmVerification(deps: Deps, device: Device, code: stri
   if (!timingSafeEqual(expected, given)) {
     await db.updateTable("codes").set({ attempts: row.attempts + 1 }).where("device_id", "=", device.id).execute();
     const left = MAX_CODE_TRIES - row.attempts - 1;
-    throw new Problem(422, "code_mismatch", left > 0 ? `That code is not right; ${left} tries left.` : "That code is not right; ask for a new one.");
+    throw new Problem(422, "code_mismatch", left > 0 ? `That code is not right; ${left} ${left === 1 ? "try" : "tries"} left.` : "That code is not right; ask for a new one.");
   }
   await db.transaction().execute(async (tx) => {
     await tx.updateTable("devices").set({ phone_verified: 1 }).where("id", "=", device.id).execute();

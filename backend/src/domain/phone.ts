@@ -4,7 +4,10 @@ import { parsePhoneNumberFromString } from "libphonenumber-js/max";
 import type { CountryCode, PhoneNumberType } from "libphonenumber-js/max";
 import { Problem } from "../http/problem.ts";
 
-export function parsePhone(number: string, country: string | undefined, allowed: string[]): string {
+export function parsePhone(number: string | number, country: string | undefined, allowed: string[]): string {
+  if (typeof number !== "string") {
+    throw new Problem(422, "invalid_phone", "Send the number as a JSON string in international (E.164) form, e.g. \"+14155552671\", not as a JSON number.");
+  }
   const parsed = parsePhoneNumberFromString(number, country ? (country.toUpperCase() as CountryCode) : undefined);
   if (!parsed || !parsed.isValid()) {
     throw new Problem(422, "invalid_phone", "That is not a valid phone number. Use the international form, e.g. +14155552671, or give the country.");
