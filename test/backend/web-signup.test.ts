@@ -380,14 +380,27 @@ for (const kind of DB_KINDS) {
       }
     });
 
-    it("when X posting is recorded instead of sent, then the page says there is nothing to link", async () => {
+    it("when X posting is recorded instead of sent, then the page says so and links X through the relay's stand-in consent page", async () => {
       const v = new Visitor(relay.url);
       const page = await v.open();
       expect(page.text).toContain("This relay records the daily posts instead of sending them to X");
-      expect(page.text).not.toContain("/signup/x");
-      const r = await v.request("GET", "/signup/x");
-      expect(r.status).toBe(303);
-      expect(r.location).toBe("/#x");
+      expect(page.text).toContain('action="/signup/x"');
+      const none = await v.request("GET", "/signup/x");
+      expect(none.status).toBe(303);
+      expect(none.location).toBe("/#x");
+      await v.submit("/signup/x", {});
+      const go = await v.request("GET", "/signup/x");
+      expect(go.status).toBe(302);
+      const start = await fetch(relay.url + go.location, { redirect: "manual" });
+      expect(start.headers.get("location")!.startsWith(relay.url + "/dev/x/authorize?")).toBe(true);
+      const consent = await (await fetch(start.headers.get("location")!)).text();
+      expect(consent).toContain("nothing is posted to X");
+      const form = new URLSearchParams([...consent.matchAll(/<input type="hidden" name="(\w+)" value="([^"]*)">/g)].map((m) => [m[1], m[2].replace(/&#(\d+);/g, (_x, n: string) => String.fromCharCode(Number(n)))]));
+      form.set("decision", "approve");
+      const approved = await fetch(relay.url + "/dev/x/authorize", { method: "POST", body: form, redirect: "manual" });
+      expect((await fetch(approved.headers.get("location")!, { redirect: "manual" })).status).toBe(200);
+      expect((await v.open()).text).toMatch(/Linked as @outbox_[a-z0-9]{6}/);
+      expect((await v.submit("/signup/x/unlink", {})).page.text).toContain("No X account linked.");
     });
   });
 }

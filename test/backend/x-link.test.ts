@@ -161,18 +161,21 @@ describe("linking X", () => {
     expect((await call(relay.url, "DELETE", "/v1/me/x", { token })).status).toBe(204);
   });
 
-  it("when X_PROVIDER is outbox, then there is nothing to link (409) and /x/callback answers 404", async () => {
+  // the whole outbox walk (consent, deny, replay, unlink) is in x-link-outbox.test.ts
+  it("when X_PROVIDER is outbox, then linking leads to the relay's stand-in consent page, and unknown links get the usual pages", async () => {
     const dbo = await createTestDatabase("sqlite");
     const outboxRelay = await startRelay({ databaseUrl: dbo.url });
     try {
       const { token } = await register(outboxRelay.url);
       const r = await call(outboxRelay.url, "POST", "/v1/x/link", { token });
-      expect(r.status).toBe(409);
-      expect(r.body.code).toBe("x_not_configured");
-      expect((await fetch(`${outboxRelay.url}/x/callback?state=a&code=b`)).status).toBe(404);
+      expect(r.status).toBe(200);
+      const start = await fetch(r.body.url, { redirect: "manual" });
+      expect(start.status).toBe(302);
+      expect(start.headers.get("location")!.startsWith(`${outboxRelay.url}/dev/x/authorize?`)).toBe(true);
+      expect((await fetch(`${outboxRelay.url}/x/callback?state=a&code=b`)).status).toBe(400);
       const ja = await fetch(`${outboxRelay.url}/x/start?flow=a`, { headers: { "accept-language": "ja" } });
-      expect(ja.status).toBe(404);
-      expect(await ja.text()).toContain("このリレーではXへの投稿が設定されていません");
+      expect(ja.status).toBe(400);
+      expect(await ja.text()).toContain("このリンクは無効です");
     } finally {
       await outboxRelay.stop();
       await dbo.drop();

@@ -18,7 +18,7 @@ export interface Deps {
   store: Store;
   sms: SmsProvider;
   clock: Clock;
-  /** X_PROVIDER=x: the real client; outbox: records the posts of every wearer with posts on (nothing to link) */
+  /** X_PROVIDER=x: the real client; outbox: records the posts of every wearer with posts on (linking uses x-outbox.ts) */
   x?: XClient | (XPoster & { readonly name: "outbox" });
   /** sliding-window abuse limits (database, or Redis when REDIS_URL is set) */
   limiter: Limiter;

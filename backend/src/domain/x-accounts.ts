@@ -8,6 +8,8 @@
 // process (an in-process lock per account) and a transaction.
 import { createHash, randomBytes } from "node:crypto";
 import type { XClient, XTokens } from "../providers/x.ts";
+import { createOutboxXClient, OUTBOX_AUTHORIZE_PATH, type OutboxXClient } from "../providers/x-outbox.ts";
+import { publicUrl } from "../config.ts";
 import { SendError } from "../providers/sms.ts";
 import type { Db, Tx } from "../store/open-store.ts";
 import type { XAccountsTable } from "../store/schema.ts";
@@ -23,8 +25,13 @@ const REFRESH_MARGIN_MS = 60_000;
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 
-export function xClientOf(deps: Deps): XClient | undefined {
-  return deps.x?.name === "x" ? deps.x : undefined;
+export function xClientOf(deps: Deps): XClient | OutboxXClient | undefined {
+  if (deps.x?.name === "x") return deps.x;
+  // X_PROVIDER=outbox: linking is walked against the relay's own consent page (available wherever
+  // /dev/outbox is: same gate); posts stay recorded for every wearer either way
+  if (deps.x?.name !== "outbox") return undefined;
+  const base = deps.publicUrl?.() ?? publicUrl(deps.config);
+  return createOutboxXClient({ key: deps.config.secret, authorizeUrl: base + OUTBOX_AUTHORIZE_PATH, now: () => deps.clock.now().getTime() });
 }
 
 export async function xView(deps: Deps, device: Device): Promise<{ linked: boolean; username?: string; status?: "linked" | "expired" }> {

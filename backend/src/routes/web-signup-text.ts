@@ -156,7 +156,7 @@ const en: PageText = {
   },
   x: {
     heading: "3. Posts on X",
-    outbox: "This relay records the daily posts instead of sending them to X (there is no X account to link).",
+    outbox: "This relay records the daily posts instead of sending them to X (X_PROVIDER=outbox): linking opens the relay's own stand-in for X's consent page, and nothing is posted to X.",
     notLinked: "No X account linked.",
     link: "Link X",
     linkNote: "X opens in a new tab; come back here when you have approved.",
@@ -268,7 +268,7 @@ const ja: PageText = {
   },
   x: {
     heading: "3. Xへの投稿",
-    outbox: "このリレーは毎日の投稿をXに送らず記録だけします（連携するXアカウントはありません）。",
+    outbox: "このリレーは毎日の投稿をXに送らず記録だけします（X_PROVIDER=outbox）。連携ではXの代わりにリレー自身の確認ページが開き、Xには何も投稿されません。",
     notLinked: "Xアカウントは連携されていません。",
     link: "Xと連携",
     linkNote: "Xは新しいタブで開きます。許可したらこのページに戻ってください。",

@@ -283,7 +283,7 @@ export function registerWebSignup(app: Express, deps: Deps) {
     if (!parsed.success) throw new Problem(422, "invalid_phone", "not a phone number");
     const device = await ensureDevice(ctx);
     const r = await startVerification(deps, device, parsed.data);
-    ctx.flash("ok", "code_sent", { v: r.masked });
+    ctx.flash("ok", r.verified ? "phone_verified" : "code_sent", { v: r.masked });
   });
 
   post("/signup/code", "phone", async (ctx) => {
@@ -446,14 +446,17 @@ ${form("/signup/phone/remove", html`<button type="submit" class="secondary">${t.
     // 3. X
     const x = v.me?.x;
     let xBody: Html;
-    if (!xClientOf(deps)) xBody = html`<p class="muted">${t.x.outbox}</p>`;
+    const xClient = xClientOf(deps);
+    // X_PROVIDER=outbox: linking is offered as with X (against the relay's stand-in consent page), said plainly
+    const outboxNote = xClient?.name === "x" ? raw("") : html`<p class="muted">${t.x.outbox}</p>`;
+    if (!xClient) xBody = html`<p class="muted">${t.messages.x_not_configured({})}</p>`;
     else if (x?.linked && x.username)
-      xBody = html`<p class="status ok">✓ ${t.x.linked(x.username)}</p>${form("/signup/x/unlink", html`<button type="submit" class="secondary">${t.x.unlink}</button>`)}`;
+      xBody = html`${outboxNote}<p class="status ok">✓ ${t.x.linked(x.username)}</p>${form("/signup/x/unlink", html`<button type="submit" class="secondary">${t.x.unlink}</button>`)}`;
     else {
       const status = x?.status === "expired" && x.username ? html`<p class="error">${t.x.expired(x.username)}</p>` : html`<p>${t.x.notLinked}</p>`;
       xBody = v.device
-        ? html`${status}<p><a class="button" href="/signup/x" target="_blank" rel="noopener" data-reload-on-return>${t.x.link}</a></p><small class="muted">${t.x.linkNote}</small>`
-        : html`${status}${form("/signup/x", html`<button type="submit">${t.x.link}</button>`)}`;
+        ? html`${outboxNote}${status}<p><a class="button" href="/signup/x" target="_blank" rel="noopener" data-reload-on-return>${t.x.link}</a></p><small class="muted">${t.x.linkNote}</small>`
+        : html`${outboxNote}${status}${form("/signup/x", html`<button type="submit">${t.x.link}</button>`)}`;
     }
 
     // 4. alerts and posts
