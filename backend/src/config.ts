@@ -1,8 +1,9 @@
 // The only reader of process.env: parses the environment once, at start, and reports every problem at once.
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
+import { createDataFolder } from "./store/folder.ts";
 
 const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number().int().min(min).max(max).default(def);
@@ -60,7 +61,8 @@ const EnvSchema = z.object({
   // Our own knobs (listed in the report): money and abuse limits.
   SMS_DAILY_BUDGET: int(1000, 0),
   SMS_PER_NUMBER_DAILY: int(3, 0),
-  REGISTRATIONS_PER_HOUR: int(20, 1),
+  // default by NODE_ENV, see limits.registrationsPerHour below
+  REGISTRATIONS_PER_HOUR: z.coerce.number().int().min(1).optional(),
   CODE_SENDS_PER_NUMBER_HOUR: int(3, 1),
   CODE_SENDS_PER_DEVICE_DAY: int(5, 1),
   TRUST_PROXY: bool(false),
@@ -131,7 +133,11 @@ const SETTING_DOCS: Record<SettingName, SettingDoc> = {
   AWS_SECRET_ACCESS_KEY: { group: "SMS", meaning: "SNS credentials (both or neither; otherwise the usual AWS chain)" },
   SMS_DAILY_BUDGET: { group: "Limits", meaning: "SMS sent per day in all; when spent the relay stops sending and logs at fatal level" },
   SMS_PER_NUMBER_DAILY: { group: "Limits", meaning: "alerts per phone number per day" },
-  REGISTRATIONS_PER_HOUR: { group: "Limits", meaning: "registrations per client address per hour" },
+  REGISTRATIONS_PER_HOUR: {
+    group: "Limits",
+    meaning: "registrations per client address per hour (in development a tool or test suite on the same machine may register many wearers)",
+    shownDefault: "20 (1000 when NODE_ENV is not production)",
+  },
   CODE_SENDS_PER_NUMBER_HOUR: { group: "Limits", meaning: "confirmation codes sent per number per hour" },
   CODE_SENDS_PER_DEVICE_DAY: { group: "Limits", meaning: "confirmation codes sent per wearer per day" },
   TRUST_PROXY: { group: "Limits", meaning: "take the client address from X-Forwarded-For (behind a load balancer)" },
@@ -266,7 +272,7 @@ function devSecret(databaseUrl: string): Buffer {
   const dir = dataDir(databaseUrl);
   const file = join(dir, "relay-secret");
   if (existsSync(file)) return Buffer.from(readFileSync(file, "utf8").trim(), "base64");
-  mkdirSync(dir, { recursive: true });
+  createDataFolder(dir);
   const key = randomBytes(32);
   writeFileSync(file, key.toString("base64") + "\n", { mode: 0o600 });
   return key;
@@ -375,7 +381,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     retentionDays: e.RETENTION_DAYS,
     redisUrl: e.REDIS_URL,
     limits: {
-      registrationsPerHour: e.REGISTRATIONS_PER_HOUR,
+      registrationsPerHour: e.REGISTRATIONS_PER_HOUR ?? (e.NODE_ENV === "production" ? 20 : 1000),
       codeSendsPerNumberHour: e.CODE_SENDS_PER_NUMBER_HOUR,
       codeSendsPerDeviceDay: e.CODE_SENDS_PER_DEVICE_DAY,
     },

@@ -54,6 +54,14 @@ describe("config", () => {
     expect(loadConfig({ RELAY_SECRET: secret, DELIVERY_LEASE_MS: "20000" }).delivery.leaseMs).toBe(20_000);
   });
 
+  it("when REGISTRATIONS_PER_HOUR is not set, then production allows 20 per address and development 1000; a set value wins in both", () => {
+    const secret = Buffer.alloc(32, 1).toString("base64");
+    expect(loadConfig({ RELAY_SECRET: secret, NODE_ENV: "production" }).limits.registrationsPerHour).toBe(20);
+    expect(loadConfig({ RELAY_SECRET: secret }).limits.registrationsPerHour).toBe(1000);
+    expect(loadConfig({ RELAY_SECRET: secret, REGISTRATIONS_PER_HOUR: "3" }).limits.registrationsPerHour).toBe(3);
+    expect(() => loadConfig({ RELAY_SECRET: secret, REGISTRATIONS_PER_HOUR: "0" })).toThrow(/REGISTRATIONS_PER_HOUR/);
+  });
+
   it("when PORT is 0, then it is accepted (a free port is picked at listen)", () => {
     expect(loadConfig({ PORT: "0", RELAY_SECRET: Buffer.alloc(32, 1).toString("base64") }).port).toBe(0);
   });
