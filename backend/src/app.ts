@@ -18,6 +18,7 @@ import { BatteryBody, DeliveriesQuery, HeartbeatBody, MePatch, PhoneBody, Regist
 import { staticHeaders } from "./http/security-headers.ts";
 import { parse } from "./http/validate.ts";
 import { registerDevOutbox } from "./routes/dev-outbox.ts";
+import { registerDevX } from "./routes/dev-x.ts";
 import { registerXRoutes } from "./routes/x-routes.ts";
 import { registerAdmin } from "./routes/admin.ts";
 import { registerGoogleRoutes } from "./routes/google-routes.ts";
@@ -53,19 +54,21 @@ export function createApp(deps: AppDeps) {
   app.use(accessLog({ logger: deps.log, counter: httpCounter, quiet: (url) => url === "/healthz" || url === "/metrics" }));
   app.use(staticHeaders(helmet()));
 
-  // plain JSON bodies are read by a lean path; everything else by body-parser (http/json-body.ts)
-  const json = fastJson(express.json({ limit: BODY_LIMIT, strict: true }), BODY_LIMIT_BYTES);
+  // plain JSON bodies are read by a lean path; everything else by body-parser (http/json-body.ts), which
+  // parses whatever gets past fastJson's content-type gate (none, text/plain, application/*+json)
+  const json = fastJson(express.json({ limit: BODY_LIMIT, strict: true, type: () => true }), BODY_LIMIT_BYTES);
   const form = express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 100 });
 
-  const authed = (fn: (req: Request, res: Response, device: Device) => Promise<unknown>) => [
-    (req: Request, res: Response, next: NextFunction) => {
-      authenticate(deps, req.headers.authorization).then((device) => {
-        res.locals.device = device;
-        next();
-      }, next);
-    },
-    asyncRoute((req, res) => fn(req, res, res.locals.device as Device)),
-  ];
+  type AuthedHandler = (req: Request, res: Response, device: Device) => Promise<unknown>;
+  const authorize = (req: Request, res: Response, next: NextFunction) => {
+    authenticate(deps, req.headers.authorization).then((device) => {
+      res.locals.device = device;
+      next();
+    }, next);
+  };
+  const authed = (fn: AuthedHandler) => [authorize, asyncRoute((req, res) => fn(req, res, res.locals.device as Device))];
+  // the token before the body: without a valid one the answer is 401 whatever was sent, and nothing is parsed
+  const authedJson = (fn: AuthedHandler) => [authorize, json, asyncRoute((req, res) => fn(req, res, res.locals.device as Device))];
 
   // --- operations ---
   app.get("/healthz", (_req, res) => {
@@ -104,8 +107,7 @@ export function createApp(deps: AppDeps) {
   app.get("/v1/me", ...authed(async (_req, res, device) => res.json(await meView(deps, device))));
   app.patch(
     "/v1/me",
-    json,
-    ...authed(async (req, res, device) => {
+    ...authedJson(async (req, res, device) => {
       const patch = parse(MePatch, req.body);
       res.json(await meView(deps, await updateMe(deps, device, patch)));
     }),
@@ -119,16 +121,15 @@ export function createApp(deps: AppDeps) {
   );
   app.put(
     "/v1/me/phone",
-    json,
-    ...authed(async (req, res, device) => {
+    ...authedJson(async (req, res, device) => {
       const body = parse(PhoneBody, req.body);
-      res.status(202).json(await startVerification(deps, device, body));
+      const phone = await startVerification(deps, device, body);
+      res.status(phone.verified ? 200 : 202).json(phone); // 200: the number was already confirmed, nothing sent
     }),
   );
   app.post(
     "/v1/me/phone/verify",
-    json,
-    ...authed(async (req, res, device) => {
+    ...authedJson(async (req, res, device) => {
       const { code } = parse(VerifyBody, req.body);
       res.json(await confirmVerification(deps, device, code));
     }),
@@ -144,16 +145,14 @@ export function createApp(deps: AppDeps) {
   // --- events ---
   app.post(
     "/v1/battery",
-    json,
-    ...authed(async (req, res, device) => {
+    ...authedJson(async (req, res, device) => {
       const ev = parse(BatteryBody, req.body);
       res.status(202).json(await recordBattery(deps, device, ev));
     }),
   );
   app.post(
     "/v1/heartbeat",
-    json,
-    ...authed(async (req, res, device) => {
+    ...authedJson(async (req, res, device) => {
       await recordHeartbeat(deps, device, parse(HeartbeatBody, req.body));
       res.status(204).end();
     }),
@@ -187,7 +186,8 @@ export function createApp(deps: AppDeps) {
 
   // --- Twilio webhooks (signed) ---
   const twilioOnly = (req: Request, _res: Response, next: NextFunction) => {
-    if (config.sms.provider !== "twilio" || !config.sms.twilio) return next(new Problem(404, "not_found", "No such endpoint."));
+    // without Twilio's auth token no signature can be checked, so every webhook is unsigned as far as we know
+    if (config.sms.provider !== "twilio" || !config.sms.twilio) return next(new Problem(403, "forbidden", "SMS_PROVIDER is not twilio: no X-Twilio-Signature can be checked."));
     const sig = req.headers["x-twilio-signature"];
     const params = (req.body ?? {}) as Record<string, string>;
     const ok = typeof sig === "string" && twilio.validateRequest(config.sms.twilio.authToken, sig, publicUrl() + req.originalUrl, params);
@@ -216,14 +216,23 @@ export function createApp(deps: AppDeps) {
   );
 
   // --- daily posts on X, and the dev outbox (SMS and X) ---
-  registerXRoutes(app, deps, { authed, json, publicUrl });
+  registerXRoutes(app, deps, { authed, authedJson, publicUrl });
   registerGoogleRoutes(app, deps, { authed, publicUrl });
   registerDevOutbox(app, deps);
+  registerDevX(app, deps, { publicUrl });
   // the web sign-up (GET / and its forms) for wearers without the clock face
   registerWebSignup(app, deps);
 
   registerAdmin(app, deps, { publicUrl });
-  app.use((_req, _res, next) => next(new Problem(404, "not_found", "No such endpoint.")));
+
+  // a known path with another method is 405 with Allow; only unknown paths are 404
+  const allowFor = allowedMethods(app);
+  app.use((req, res, next) => {
+    const allow = allowFor(req.path);
+    if (!allow) return next(new Problem(404, "not_found", "No such endpoint."));
+    res.setHeader("Allow", allow);
+    next(new Problem(405, "method_not_allowed", `${req.method} is not allowed on ${req.path}; use ${allow}.`));
+  });
 
   // The one error handler: problem+json, never a stack trace to the client.
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
@@ -252,6 +261,34 @@ export function createApp(deps: AppDeps) {
   });
 
   return app;
+}
+
+/**
+ * The methods each registered route path answers, as an Allow header value (HEAD with GET, as Express
+ * serves it); read once from the router after every route is in, so it follows the routes by itself.
+ */
+function allowedMethods(app: express.Express): (path: string) => string | undefined {
+  const byPath = new Map<string, Set<string>>();
+  const stack = (app as unknown as { router: { stack: { route?: { path: unknown; methods: Record<string, boolean> } }[] } }).router.stack;
+  for (const layer of stack) {
+    const route = layer.route;
+    // plain paths and :params only (all this app uses); anything fancier is left to 404
+    if (!route || typeof route.path !== "string" || /[*?(){}]/.test(route.path)) continue;
+    const methods = byPath.get(route.path) ?? new Set<string>();
+    for (const m of Object.keys(route.methods)) if (m !== "_all") methods.add(m.toUpperCase());
+    if (methods.has("GET")) methods.add("HEAD");
+    byPath.set(route.path, methods);
+  }
+  // Express matches case-insensitively with an optional trailing slash; so does this
+  const table = [...byPath].map(([path, methods]) => ({
+    re: new RegExp(`^${path.split(/(:\w+)/).map((part) => (part.startsWith(":") ? "[^/]+" : part.replace(/[.+^$|[\]\\]/g, "\\$&"))).join("")}/?$`, "i"),
+    methods,
+  }));
+  return (path) => {
+    const found = new Set<string>();
+    for (const t of table) if (t.re.test(path)) for (const m of t.methods) found.add(m);
+    return found.size ? [...found].join(", ") : undefined;
+  };
 }
 
 /** Errors that mean "the database cannot be reached now" rather than a fault in the request or the code. */

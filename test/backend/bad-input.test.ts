@@ -112,8 +112,8 @@ describe("field rules", () => {
     expect((await call(relay.url, "GET", "/v1/deliveries?limit=100", { token })).status).toBe(200);
   });
 
-  it("when a path does not exist, then 404 problem+json", async () => {
+  it("when a path does not exist, then 404 problem+json; when it exists with other methods, then 405", async () => {
     expectProblem(await call(relay.url, "GET", "/v1/nope"), 404, "not_found");
-    expectProblem(await call(relay.url, "POST", "/v1/me"), 404, "not_found");
+    expectProblem(await call(relay.url, "POST", "/v1/me"), 405, "method_not_allowed");
   });
 });

@@ -177,9 +177,9 @@ describe("operations", () => {
     expect(await page.text()).toContain("+1 •••• •• 71");
   });
 
-  it("when SMS_PROVIDER is not twilio, then the Twilio webhooks answer 404", async () => {
+  it("when SMS_PROVIDER is not twilio, then the Twilio webhooks answer 403 (no signature can be checked)", async () => {
     const r = await fetch(relay.url + "/webhooks/twilio/inbound", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "From=%2B14155550100&Body=STOP" });
-    expect(r.status).toBe(404);
+    expect(r.status).toBe(403);
   });
 
   it("when a caller sends a sane X-Request-Id, then it is echoed and logged; otherwise a new one is made", async () => {

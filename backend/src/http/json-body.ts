@@ -2,9 +2,11 @@
 // `Content-Type: application/json` (optionally `; charset=utf-8`), not encoded, and has a
 // Content-Length within the limit, the body is read and parsed here with the same rules as
 // body-parser's strict JSON parser (BOM stripped, empty body -> {}, top level must be an object or
-// array, a parse failure is its `entity.parse.failed` 400). Anything else (other types or charsets,
-// compressed or chunked bodies, oversized ones) goes to body-parser untouched, with all its answers.
+// array, a parse failure is its `entity.parse.failed` 400). Other JSON types (see jsonContentType),
+// charsets, compressed or chunked bodies and oversized ones go to body-parser untouched, with all its
+// answers; a body of any other declared type is a 415 before anything is read.
 import type { NextFunction, Request, RequestHandler, Response } from "express";
+import { Problem } from "./problem.ts";
 
 const PLAIN_JSON = new Set(["application/json", "application/json; charset=utf-8", "application/json;charset=utf-8"]);
 const DIGITS = /^\d{1,9}$/;
@@ -24,7 +26,7 @@ export function fastJson(fallback: RequestHandler, limitBytes: number): RequestH
       Number(len) > limitBytes ||
       (req.complete && !req.readable)
     ) {
-      return fallback(req, res, next);
+      return slowPath(fallback, req, res, next);
     }
     const chunks: Buffer[] = [];
     let received = 0;
@@ -60,6 +62,27 @@ export function fastJson(fallback: RequestHandler, limitBytes: number): RequestH
     req.once("aborted", onAborted);
     req.once("error", onError);
   };
+}
+
+/**
+ * JSON by its Content-Type: application/json and application/*+json; also none and text/plain, as
+ * fetch labels a string body text/plain (the API authenticates by a bearer header, not cookies, so
+ * accepting a "simple" cross-site type opens nothing).
+ */
+export function jsonContentType(header: string | undefined): boolean {
+  if (header === undefined) return true;
+  const semi = header.indexOf(";");
+  const type = (semi === -1 ? header : header.slice(0, semi)).trim().toLowerCase();
+  return type === "" || type === "application/json" || type === "text/plain" || (type.startsWith("application/") && type.endsWith("+json"));
+}
+
+function slowPath(fallback: RequestHandler, req: Request, res: Response, next: NextFunction) {
+  const h = req.headers;
+  const hasBody = h["transfer-encoding"] !== undefined || h["content-length"] !== undefined;
+  if (hasBody && !jsonContentType(h["content-type"])) {
+    return next(new Problem(415, "unsupported_media_type", "Send the body as application/json (UTF-8)."));
+  }
+  fallback(req, res, next);
 }
 
 function readError(status: number, message: string, type: string) {

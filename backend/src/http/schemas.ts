@@ -42,7 +42,9 @@ export const MePatch = z.strictObject({
 });
 
 export const PhoneBody = z.strictObject({
-  number: z.string().min(3).max(32),
+  // Any string, even "12", is for parsePhone to judge (422 invalid_phone); a JSON number is let through
+  // so that the same 422 can say to send a string (its "+" and leading zeros are lost, so no guessing).
+  number: z.union([z.string().max(200, "at most 200 characters"), z.number()]),
   country: z.string().regex(/^[A-Za-z]{2}$/, "an ISO 3166 alpha-2 code like US").optional(),
 });
 
@@ -72,15 +74,18 @@ export const DeliveriesQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });
 
-const count = (max: number) => z.number().min(0).max(max);
+const count = (max: number) => z.int().min(0).max(max);
+const meters = (max: number) => z.number().min(0).max(max);
 const day = z.iso.date();
 
+// Counts (steps, floors, minutes, calories) are whole numbers; a distance may be fractional.
+// A date after the wearer's tomorrow is refused in the domain (422 future_date): it needs their time zone.
 export const SummaryBody = z.strictObject({
   eventId,
   date: day,
   activity: z.strictObject({
     steps: count(1_000_000),
-    distanceMeters: count(1_000_000),
+    distanceMeters: meters(1_000_000),
     calories: count(100_000),
     floors: count(10_000).optional(),
     activeZoneMinutes: count(1440).optional(),

@@ -80,15 +80,15 @@ async function flowLanguage(deps: Deps, by: "flow_hash" | "state_hash", value: s
   return langOf(row?.language);
 }
 
-export function registerXRoutes(app: Express, deps: Deps, o: { authed: Authed; json: RequestHandler; publicUrl: () => string }) {
-  const { authed, json } = o;
+/** authedJson: the token is checked before the JSON body is read (app.ts) */
+export function registerXRoutes(app: Express, deps: Deps, o: { authed: Authed; authedJson: Authed; publicUrl: () => string }) {
+  const { authed, authedJson } = o;
   const callbackUrl = () => o.publicUrl() + "/x/callback";
   const str = (v: unknown) => (typeof v === "string" ? v : undefined);
 
   app.post(
     "/v1/summaries",
-    json,
-    ...authed(async (req, res, device) => {
+    ...authedJson(async (req, res, device) => {
       res.status(202).json(await recordSummary(deps, device, parse(SummaryBody, req.body)));
     }),
   );
@@ -102,7 +102,7 @@ export function registerXRoutes(app: Express, deps: Deps, o: { authed: Authed; j
   app.post(
     "/v1/x/link",
     ...authed(async (_req, res, device) => {
-      if (!xClientOf(deps)) throw new Problem(409, "x_not_configured", "X_PROVIDER=outbox: posts are recorded on /dev/outbox for every wearer; there is nothing to link.");
+      if (!xClientOf(deps)) throw new Problem(409, "x_not_configured", "X is not set up on this relay.");
       const flow = await createLinkFlow(deps, device);
       res.json({ url: `${o.publicUrl()}/x/start?flow=${encodeURIComponent(flow)}` });
     }),
