@@ -159,16 +159,32 @@ describe.each(DB_KINDS)("linking X on the defaults (outbox) on %s", (kind) => {
 });
 
 describe("the stand-in consent page outside development", () => {
-  it("when NODE_ENV=production keeps X_PROVIDER=outbox, then the consent page is there as /dev/outbox is", async () => {
+  it("when NODE_ENV=production keeps X_PROVIDER=outbox, then the consent page is there and the outbox (it shows codes) is the operator's only", async () => {
     const db = await createTestDatabase("sqlite");
-    const relay = await startRelay({ databaseUrl: db.url, env: { NODE_ENV: "production" } });
+    const admin = "operator-token-0123456789";
+    const relay = await startRelay({ databaseUrl: db.url, env: { NODE_ENV: "production", ADMIN_TOKEN: admin } });
     try {
-      expect((await fetch(`${relay.url}/dev/outbox`)).status).toBe(200);
+      expect((await fetch(`${relay.url}/dev/outbox`)).status).toBe(401);
+      expect((await fetch(`${relay.url}/dev/outbox.json`, { headers: { authorization: "Bearer not-the-operator-token" } })).status).toBe(401);
+      expect((await fetch(`${relay.url}/dev/outbox.json`, { headers: { authorization: `Bearer ${admin}` } })).status).toBe(200);
       const { token } = await register(relay.url);
       const link = await call(relay.url, "POST", "/v1/x/link", { token });
       expect(link.status).toBe(200);
       const start = await fetch(link.body.url, { redirect: "manual" });
       expect((await fetch(start.headers.get("location")!)).status).toBe(200);
+    } finally {
+      await relay.stop();
+      await db.drop();
+    }
+  });
+
+  it("when NODE_ENV=production has no ADMIN_TOKEN, then the outbox does not exist", async () => {
+    const db = await createTestDatabase("sqlite");
+    const relay = await startRelay({ databaseUrl: db.url, env: { NODE_ENV: "production" } });
+    try {
+      const r = await call(relay.url, "GET", "/dev/outbox.json");
+      expect(r.status).toBe(404);
+      expect(r.body.code).toBe("not_found");
     } finally {
       await relay.stop();
       await db.drop();

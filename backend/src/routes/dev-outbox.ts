@@ -1,4 +1,7 @@
 // The dev outbox: what would have been sent (SMS_PROVIDER=outbox and/or X_PROVIDER=outbox), SMS and X posts side by side.
+// It shows verification codes, so with NODE_ENV=production (a staging relay on the outbox, say) it is
+// the operator's only: `Authorization: Bearer <ADMIN_TOKEN>`, and off (404) without ADMIN_TOKEN.
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { Express, NextFunction, Request, Response } from "express";
 import type { Deps } from "../domain/deps.ts";
 import { maskPhone } from "../domain/phone.ts";
@@ -24,9 +27,20 @@ export function registerDevOutbox(app: Express, deps: Deps) {
     deps.config.sms.provider === "outbox" && deps.sms.name === "outbox" && "list" in deps.sms ? (deps.sms as OutboxSms) : undefined;
   const xOutbox = () => deps.x?.name === "outbox";
 
-  async function rows(): Promise<Row[]> {
+  const digest = (t: string) => createHash("sha256").update(t).digest();
+  function allowed(req: Request) {
+    if (deps.config.env !== "production") return;
+    const want = deps.config.admin.token;
+    if (!want) throw new Problem(404, "not_found", "No such endpoint.");
+    const auth = req.headers.authorization;
+    const given = typeof auth === "string" && /^bearer /i.test(auth) ? auth.slice(7).trim() : "";
+    if (!given || !timingSafeEqual(digest(given), digest(want))) throw new Problem(401, "unauthorized", "In production the outbox is the operator's: send Authorization: Bearer <ADMIN_TOKEN>.");
+  }
+
+  async function rows(req: Request): Promise<Row[]> {
     const sms = smsOutbox();
     if (!sms && !xOutbox()) throw new Problem(404, "not_found", "No such endpoint.");
+    allowed(req);
     const out: Row[] = sms ? (await sms.list()).map((r) => ({ id: r.id, ref: r.ref, channel: "sms" as const, to: maskPhone(r.to), body: r.body, createdAt: r.createdAt })) : [];
     if (xOutbox()) {
       const posts = await deps.store.db.selectFrom("x_outbox_posts").selectAll().orderBy("created_at", "desc").orderBy("id", "desc").limit(200).execute();
@@ -37,14 +51,14 @@ export function registerDevOutbox(app: Express, deps: Deps) {
 
   app.get(
     "/dev/outbox.json",
-    asyncRoute(async (_req, res) => {
-      res.json(await rows());
+    asyncRoute(async (req, res) => {
+      res.json(await rows(req));
     }),
   );
   app.get(
     "/dev/outbox",
-    asyncRoute(async (_req, res) => {
-      const all = await rows();
+    asyncRoute(async (req, res) => {
+      const all = await rows(req);
       const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
       const table = (list: Row[]) =>
         `<table><thead><tr><th>when</th><th>to</th><th>text</th></tr></thead><tbody>${
