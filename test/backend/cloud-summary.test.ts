@@ -110,6 +110,17 @@ describe.each(DB_KINDS)("cloud nightly summaries on %s", (kind) => {
     expect(posts.some((p) => p.text.includes("8,423"))).toBe(true);
   });
 
+  it("when the relay posts to real X and the wearer has no X account linked, then no Health API call is made for the summary and nothing is recorded", async () => {
+    const w = await wearer({ env: { X_PROVIDER: "x", X_CLIENT_ID: "client", X_CLIENT_SECRET: "secret", X_API_URL: "http://127.0.0.1:9", X_AUTHORIZE_URL: "http://127.0.0.1:9/authorize" } });
+    w.user.setDevice({ id: "versa", deviceType: "TRACKER", batteryLevel: 70, lastSyncTime: "2026-11-21T05:05:00.000Z" });
+    await runUntil(w.r, w.clock, "2026-11-21T08:00:00.000Z", 15);
+    expect(await summaries(w.r, w.deviceId)).toEqual([]);
+    const calls = fake.calls().byUser[w.user.healthUserId]!;
+    expect(calls.dailyRollUp ?? 0).toBe(0);
+    expect(calls.sleep ?? 0).toBe(0);
+    expect(calls.pairedDevices, "battery polling goes on").toBeGreaterThan(0);
+  });
+
   it("when the sync lags behind midnight, then the relay waits instead of posting zeros, and posts the right numbers once the device syncs", async () => {
     const w = await wearer();
     await runUntil(w.r, w.clock, "2026-11-21T03:30:00.000Z");

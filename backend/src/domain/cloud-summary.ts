@@ -9,7 +9,7 @@ import { endOfDay, firstSummaryDate, summaryDueAt } from "./cloud-schedule.ts";
 import type { Device } from "./devices.ts";
 import type { Deps } from "./deps.ts";
 import { readPreferences } from "./preferences.ts";
-import { recordSummary, type SummaryInput } from "./summaries.ts";
+import { canPost, recordSummary, type SummaryInput } from "./summaries.ts";
 import type { DayActivity, DaySleep } from "./summary-text.ts";
 
 export interface SummaryState {
@@ -51,7 +51,8 @@ export async function planSummary(deps: Deps, dev: Device, granted: Granted, st:
   if (prefs.postActivity && granted.activity) wanted.push("activity");
   if (prefs.postSleep && granted.sleep) wanted.push("sleep");
   const next = { date: nextDate(date) };
-  if (wanted.length === 0) return { step: "done", state: next, outcome: "nothing_wanted" };
+  // nothing could be posted (no X account linked, or its link expired): no Health API calls for it
+  if (wanted.length === 0 || !(await canPost(deps, deps.store.db, dev.id))) return { step: "done", state: next, outcome: "nothing_wanted" };
   const have = await deps.store.db.selectFrom("summaries").select("kind").where("device_id", "=", dev.id).where("date", "=", date).execute();
   const kinds = wanted.filter((k) => !have.some((h) => h.kind === k));
   if (kinds.length === 0) return { step: "done", state: next, outcome: "watch_first" };

@@ -3,7 +3,7 @@
 // only the numbers are kept, and the text is made at send time in the wearer's current language.
 // Each eventId is answered once: the first answer is kept in summary_events and returned for a repeat.
 import { Problem } from "../http/problem.ts";
-import type { Tx } from "../store/open-store.ts";
+import type { Db, Tx } from "../store/open-store.ts";
 import type { SummariesTable } from "../store/schema.ts";
 import type { Deps } from "./deps.ts";
 import type { Device } from "./devices.ts";
@@ -52,7 +52,7 @@ const addDays = (date: string, n: number) => new Date(Date.parse(date + "T00:00:
 const nextDay = (date: string) => addDays(date, 1);
 
 /** Is there a linked account to post to? In outbox mode every wearer counts as linked. */
-async function canPost(deps: Deps, tx: Tx, deviceId: string): Promise<boolean> {
+export async function canPost(deps: Deps, tx: Db | Tx, deviceId: string): Promise<boolean> {
   if (deps.x?.name === "outbox") return true;
   if (!deps.x) return false;
   const acc = await tx.selectFrom("x_accounts").select("status").where("device_id", "=", deviceId).executeTakeFirst();
