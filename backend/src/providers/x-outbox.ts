@@ -9,7 +9,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { decryptToken, encryptToken } from "../domain/token-crypto.ts";
 import { isValidVerifier, s256Challenge } from "../domain/pkce.ts";
 import { SendError } from "./sms.ts";
-import { X_SCOPES, type XClient, type XTokens } from "./x.ts";
+import { X_SCOPES, xAuthorizeUrl, type XClient, type XTokens } from "./x.ts";
 
 /** The client id the outbox authorize URL carries (there is no X app). */
 export const OUTBOX_CLIENT_ID = "outbox";
@@ -80,19 +80,7 @@ export function createOutboxXClient(o: { key: Buffer; authorizeUrl: string; now?
   return {
     name: "outbox",
 
-    authorizeUrl({ redirectUri, state, codeChallenge }) {
-      const url = new URL(o.authorizeUrl);
-      url.search = new URLSearchParams({
-        response_type: "code",
-        client_id: OUTBOX_CLIENT_ID,
-        redirect_uri: redirectUri,
-        scope: X_SCOPES.join(" "),
-        state,
-        code_challenge: codeChallenge,
-        code_challenge_method: "S256",
-      }).toString();
-      return url.toString();
-    },
+    authorizeUrl: (flow) => xAuthorizeUrl(o.authorizeUrl, OUTBOX_CLIENT_ID, flow),
 
     async exchangeCode({ code, codeVerifier, redirectUri }) {
       const s = unseal(o.key, "code", code);

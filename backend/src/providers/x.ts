@@ -94,6 +94,22 @@ const MAX_ANSWER_BYTES = 1 << 20;
  *   "duplicate", other 403 "forbidden", other 4xx "http_<status>"; on the token endpoint a bad or
  *   used refresh token or code is "invalid_grant" and bad client credentials "invalid_client".
  */
+
+/** X's consent page for one link flow: OAuth 2.0 authorization code with PKCE (S256). */
+export function xAuthorizeUrl(base: string | URL, clientId: string, f: { redirectUri: string; state: string; codeChallenge: string }): string {
+  const url = new URL(base);
+  url.search = new URLSearchParams({
+    response_type: "code",
+    client_id: clientId,
+    redirect_uri: f.redirectUri,
+    scope: X_SCOPES.join(" "),
+    state: f.state,
+    code_challenge: f.codeChallenge,
+    code_challenge_method: "S256",
+  }).toString();
+  return url.toString();
+}
+
 export function createXClient(opts: XClientOptions): XClient {
   if (!opts.clientId) throw new Error("x: clientId is required");
   if (!opts.clientSecret) throw new Error("x: clientSecret is required");
@@ -155,19 +171,7 @@ export function createXClient(opts: XClientOptions): XClient {
   return {
     name: "x",
 
-    authorizeUrl({ redirectUri, state, codeChallenge }) {
-      const url = new URL(authorizeBase);
-      url.search = new URLSearchParams({
-        response_type: "code",
-        client_id: opts.clientId,
-        redirect_uri: redirectUri,
-        scope: X_SCOPES.join(" "),
-        state,
-        code_challenge: codeChallenge,
-        code_challenge_method: "S256",
-      }).toString();
-      return url.toString();
-    },
+    authorizeUrl: (flow) => xAuthorizeUrl(authorizeBase, opts.clientId, flow),
 
     exchangeCode({ code, codeVerifier, redirectUri }, o) {
       return token("exchangeCode", { grant_type: "authorization_code", code, redirect_uri: redirectUri, code_verifier: codeVerifier }, o?.signal);
