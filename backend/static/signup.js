@@ -1,5 +1,4 @@
-// WristRelay sign-up: fills the time zone fields from the browser (the page works without this),
-// and reloads the page when the wearer comes back from the X tab.
+// WristRelay sign-up: fills the time zone fields from the browser (the page works without this).
 (function () {
   "use strict";
   var tz = "";
@@ -12,15 +11,4 @@
     var fields = document.querySelectorAll('input[name="tz"], input[data-tz-fill]');
     for (var i = 0; i < fields.length; i++) if (!fields[i].value) fields[i].value = tz;
   }
-  var away = false;
-  document.addEventListener("click", function (e) {
-    var a = e.target && e.target.closest ? e.target.closest("a[data-reload-on-return]") : null;
-    if (a) away = true;
-  });
-  document.addEventListener("visibilitychange", function () {
-    if (away && document.visibilityState === "visible") {
-      away = false;
-      location.reload();
-    }
-  });
 })();

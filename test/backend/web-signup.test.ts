@@ -380,6 +380,28 @@ for (const kind of DB_KINDS) {
       }
     });
 
+    /**
+     * Links X from the sign-up in the same tab, as a browser: /signup/x -> /x/start -> the stand-in
+     * consent page -> Approve or Deny -> /x/callback. Answers the callback page and where /x/start was.
+     */
+    async function linkXFromSignup(v: Visitor, decision: "approve" | "deny") {
+      const go = await v.request("GET", "/signup/x");
+      expect(go.status).toBe(302);
+      expect(go.location).toMatch(/^\/x\/start\?flow=[A-Za-z0-9_-]{20,}$/);
+      const start = await v.request("GET", go.location!);
+      expect(start.status).toBe(302);
+      expect(start.location!.startsWith(relay.url + "/dev/x/authorize?")).toBe(true);
+      const consent = await (await fetch(start.location!)).text();
+      expect(consent).toContain("nothing is posted to X");
+      const form = new URLSearchParams([...consent.matchAll(/<input type="hidden" name="(\w+)" value="([^"]*)">/g)].map((m) => [m[1], m[2].replace(/&#(\d+);/g, (_x, n: string) => String.fromCharCode(Number(n)))]));
+      form.set("decision", decision);
+      const decided = await fetch(relay.url + "/dev/x/authorize", { method: "POST", body: form, redirect: "manual" });
+      expect(decided.status).toBe(303);
+      const back = new URL(decided.headers.get("location")!);
+      expect(`${back.origin}${back.pathname}`).toBe(relay.url + "/x/callback");
+      return { callback: await v.request("GET", back.pathname + back.search), start: go.location! };
+    }
+
     it("when X posting is recorded instead of sent, then the page says so and links X through the relay's stand-in consent page", async () => {
       const v = new Visitor(relay.url);
       const page = await v.open();
@@ -388,19 +410,60 @@ for (const kind of DB_KINDS) {
       const none = await v.request("GET", "/signup/x");
       expect(none.status).toBe(303);
       expect(none.location).toBe("/#x");
-      await v.submit("/signup/x", {});
-      const go = await v.request("GET", "/signup/x");
-      expect(go.status).toBe(302);
-      const start = await fetch(relay.url + go.location, { redirect: "manual" });
-      expect(start.headers.get("location")!.startsWith(relay.url + "/dev/x/authorize?")).toBe(true);
-      const consent = await (await fetch(start.headers.get("location")!)).text();
-      expect(consent).toContain("nothing is posted to X");
-      const form = new URLSearchParams([...consent.matchAll(/<input type="hidden" name="(\w+)" value="([^"]*)">/g)].map((m) => [m[1], m[2].replace(/&#(\d+);/g, (_x, n: string) => String.fromCharCode(Number(n)))]));
-      form.set("decision", "approve");
-      const approved = await fetch(relay.url + "/dev/x/authorize", { method: "POST", body: form, redirect: "manual" });
-      expect((await fetch(approved.headers.get("location")!, { redirect: "manual" })).status).toBe(200);
+      const { page: next } = await v.submit("/signup/x", {});
+      // the same tab goes to X and comes back: no new tab, no script needed
+      expect(next.text).toContain('<a class="button" href="/signup/x">Link X</a>');
+      expect(next.text).not.toContain("_blank");
+      expect(next.text).toContain("After you approve on X, Continue brings you back here.");
+      const { callback } = await linkXFromSignup(v, "approve");
+      expect(callback.status).toBe(200);
+      expect(callback.text).toMatch(/Linked as @outbox_[a-z0-9]{6}/);
+      expect(callback.text).toContain('<a class="button" id="continue" href="/">Continue</a>');
+      expect(callback.text).not.toContain("You can close this page.");
       expect((await v.open()).text).toMatch(/Linked as @outbox_[a-z0-9]{6}/);
       expect((await v.submit("/signup/x/unlink", {})).page.text).toContain("No X account linked.");
+    });
+
+    it("when a visitor links X from the sign-up, then the result page continues to / and the page there shows X linked", async () => {
+      const v = new Visitor(relay.url);
+      await v.open();
+      await v.submit("/signup/x", {});
+      const { callback, start } = await linkXFromSignup(v, "approve");
+      expect(callback.status).toBe(200);
+      const name = /Linked as @(outbox_[a-z0-9]{6})/.exec(callback.text)?.[1];
+      expect(name).toBeDefined();
+      const href = /<a class="button" id="continue" href="([^"]*)">Continue<\/a>/.exec(callback.text)?.[1];
+      expect(href).toBe("/");
+      const back = await v.open(href);
+      expect(back.status).toBe(200);
+      expect(visible(back.text)).toContain(`✓ Linked as @${name}`);
+      expect(back.text).toContain('action="/signup/x/unlink"');
+      // the browser's Back to the used /x/start link: refused, and still a way back
+      const again = await v.request("GET", start);
+      expect(again.status).toBe(400);
+      expect(again.text).toContain("This link was already used.");
+      expect(again.text).toContain('<a class="button" id="continue" href="/">Continue</a>');
+    });
+
+    it("when a visitor denies X from the sign-up, then the result page says nothing was linked and still continues to /, in the wearer's language", async () => {
+      const v = new Visitor(relay.url);
+      await v.open();
+      await v.submit("/signup/x", {});
+      const { callback } = await linkXFromSignup(v, "deny");
+      expect(callback.status).toBe(400);
+      expect(callback.text).toContain("You did not allow WristRelay to post. Nothing was linked.");
+      expect(callback.text).toContain('<a class="button" id="continue" href="/">Continue</a>');
+      const back = await v.open("/");
+      expect(back.text).toContain("No X account linked.");
+      expect(back.text).toContain('<a class="button" href="/signup/x">Link X</a>');
+
+      const ja = new Visitor(relay.url, { "accept-language": "ja" });
+      await ja.open();
+      await ja.submit("/signup/x", {});
+      const denied = await linkXFromSignup(ja, "deny");
+      expect(denied.callback.status).toBe(400);
+      expect(denied.callback.text).toContain("投稿が許可されなかったため、連携していません。");
+      expect(denied.callback.text).toContain('<a class="button" id="continue" href="/">続ける</a>');
     });
   });
 }
@@ -470,7 +533,7 @@ describe("web sign-up, relay settings", () => {
       expect(first.text).toContain('action="/signup/x"');
       const { page } = await v.submit("/signup/x", {});
       expect(page.text).toContain("Now continue to X to allow posting.");
-      expect(page.text).toContain('href="/signup/x" target="_blank" rel="noopener"');
+      expect(page.text).toContain('<a class="button" href="/signup/x">Link X</a>');
       const go = await v.request("GET", "/signup/x");
       expect(go.status).toBe(302);
       expect(go.location).toMatch(/^\/x\/start\?flow=[A-Za-z0-9_-]{20,}$/);
@@ -480,6 +543,7 @@ describe("web sign-up, relay settings", () => {
       const consent = await fetch(start.headers.get("location")!, { redirect: "manual" });
       const callback = await fetch(consent.headers.get("location")!, { redirect: "manual" });
       expect(callback.status).toBe(200);
+      expect(await callback.text()).toContain('<a class="button" id="continue" href="/">Continue</a>');
       const linked = await v.open();
       expect(linked.text).toContain("Linked as @wrist_&lt;b&gt;");
       expect(linked.text).not.toContain("wrist_<b>");

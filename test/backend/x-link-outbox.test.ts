@@ -78,7 +78,11 @@ describe.each(DB_KINDS)("linking X on the defaults (outbox) on %s", (kind) => {
 
     const cb = await fetch(approved.location!, { redirect: "manual" });
     expect(cb.status).toBe(200);
-    expect(await cb.text()).toContain(`Linked as @${name}`);
+    const linkedPage = await cb.text();
+    expect(linkedPage).toContain(`Linked as @${name}`);
+    // started from the settings page: nowhere to go back to, so the page says it can be closed
+    expect(linkedPage).toContain("You can close this page.");
+    expect(linkedPage).not.toContain('id="continue"');
     const me = await call(relay.url, "GET", "/v1/me", { token });
     expect(me.body.x).toEqual({ linked: true, username: name, status: "linked" });
 
@@ -109,8 +113,24 @@ describe.each(DB_KINDS)("linking X on the defaults (outbox) on %s", (kind) => {
     expect(back.searchParams.get("code")).toBeNull();
     const cb = await fetch(denied.location!, { redirect: "manual" });
     expect(cb.status).toBe(400);
-    expect(await cb.text()).toContain("投稿が許可されなかったため、連携していません。");
+    const deniedPage = await cb.text();
+    expect(deniedPage).toContain("投稿が許可されなかったため、連携していません。");
+    expect(deniedPage).not.toContain('id="continue"');
     expect((await call(relay.url, "GET", "/v1/me", { token })).body.x).toEqual({ linked: false });
+  });
+
+  it("when a link flow is asked to return anywhere but a path on the relay, then it is refused with invalid_return_to and nothing is stored", async () => {
+    const { deviceId } = await register(relay.url);
+    const { createLinkFlow } = await import("../../backend/src/domain/x-accounts.ts");
+    const device = await relay.store.db.selectFrom("devices").selectAll().where("id", "=", deviceId).executeTakeFirstOrThrow();
+    const flows = async () => (await relay.store.db.selectFrom("x_link_flows").select("flow_hash").where("device_id", "=", deviceId).execute()).length;
+    for (const returnTo of ["https://evil.example/", "//evil.example/", "/\\evil.example", "settings", "", "/a b"]) {
+      await expect(createLinkFlow(relay.running.deps, device, { returnTo })).rejects.toMatchObject({ status: 400, code: "invalid_return_to" });
+    }
+    expect(await flows()).toBe(0);
+    await createLinkFlow(relay.running.deps, device, { returnTo: "/?lang=ja" });
+    const rows = await relay.store.db.selectFrom("x_link_flows").select("return_to").where("device_id", "=", deviceId).execute();
+    expect(rows).toEqual([{ return_to: "/?lang=ja" }]);
   });
 
   it("when a code comes back with another link's state, then the PKCE check fails and nothing is linked", async () => {

@@ -2,7 +2,8 @@
 //
 // The flow: POST /v1/x/link hands out PUBLIC_URL/x/start?flow=<id> (10 minutes); /x/start creates the
 // PKCE verifier and the state, both kept server-side (state hashed, verifier encrypted) and bound to
-// the device; /x/callback takes the state once (a replayed or unknown state stores nothing).
+// the device; /x/callback takes the state once (a replayed or unknown state stores nothing). A flow
+// may carry a path on the relay (returnTo: the web sign-up's "/") that the result pages lead back to.
 // Refresh: one at a time per account; on PostgreSQL by SELECT ... FOR UPDATE on the account row
 // (re-read after the lock: another process may have refreshed already), on SQLite by the single
 // process (an in-process lock per account) and a transaction.
@@ -10,11 +11,13 @@ import { createHash, randomBytes } from "node:crypto";
 import type { XClient, XTokens } from "../providers/x.ts";
 import { createOutboxXClient, OUTBOX_AUTHORIZE_PATH, type OutboxXClient } from "../providers/x-outbox.ts";
 import { publicUrl } from "../config.ts";
+import { Problem } from "../http/problem.ts";
 import { SendError } from "../providers/sms.ts";
 import type { Db, Tx } from "../store/open-store.ts";
 import type { XAccountsTable } from "../store/schema.ts";
 import type { Deps } from "./deps.ts";
 import type { Device } from "./devices.ts";
+import { isRelayPath } from "./google-accounts.ts";
 import { createPkce, createState } from "./pkce.ts";
 import { decryptToken, encryptToken } from "./token-crypto.ts";
 import { createLocalLock } from "./local-lock.ts";
@@ -41,8 +44,9 @@ export async function xView(deps: Deps, device: Device): Promise<{ linked: boole
   return { linked: true, username: acc.username, status: "linked" };
 }
 
-/** POST /v1/x/link: a fresh flow id for this device. */
-export async function createLinkFlow(deps: Deps, device: Device): Promise<string> {
+/** POST /v1/x/link (or the web sign-up): a fresh flow id for this device. */
+export async function createLinkFlow(deps: Deps, device: Device, o: { returnTo?: string } = {}): Promise<string> {
+  if (o.returnTo !== undefined && !isRelayPath(o.returnTo)) throw new Problem(400, "invalid_return_to", "returnTo must be a path on this relay, such as /.");
   const now = deps.clock.now();
   const flow = randomBytes(24).toString("base64url");
   await deps.store.db
@@ -52,6 +56,7 @@ export async function createLinkFlow(deps: Deps, device: Device): Promise<string
       device_id: device.id,
       state_hash: null,
       verifier: null,
+      return_to: o.returnTo ?? null,
       expires_at: new Date(now.getTime() + LINK_FLOW_MS).toISOString(),
       used_at: null,
       created_at: now.toISOString(),
@@ -64,15 +69,16 @@ export async function createLinkFlow(deps: Deps, device: Device): Promise<string
 
 export type FlowFailure = "unknown" | "expired" | "replayed" | "denied" | "not_configured" | "exchange_failed";
 
-/** GET /x/start: the authorize URL, or why not. */
-export async function startLinkFlow(deps: Deps, flow: string, redirectUri: string): Promise<{ url: string } | { failure: FlowFailure }> {
+/** GET /x/start: the authorize URL, or why not (with where the flow leads back to, when it is known). */
+export async function startLinkFlow(deps: Deps, flow: string, redirectUri: string): Promise<{ url: string } | { failure: FlowFailure; returnTo?: string }> {
   const x = xClientOf(deps);
   if (!x) return { failure: "not_configured" };
   const now = deps.clock.now();
   const row = await deps.store.db.selectFrom("x_link_flows").selectAll().where("flow_hash", "=", sha(flow)).executeTakeFirst();
   if (!row) return { failure: "unknown" };
-  if (row.used_at) return { failure: "replayed" };
-  if (row.expires_at <= now.toISOString()) return { failure: "expired" };
+  const returnTo = row.return_to ?? undefined;
+  if (row.used_at) return { failure: "replayed", returnTo };
+  if (row.expires_at <= now.toISOString()) return { failure: "expired", returnTo };
   const pkce = createPkce();
   const state = createState();
   await deps.store.db
@@ -83,12 +89,12 @@ export async function startLinkFlow(deps: Deps, flow: string, redirectUri: strin
   return { url: x.authorizeUrl({ redirectUri, state, codeChallenge: pkce.challenge }) };
 }
 
+export type LinkResult =
+  | { ok: true; username: string; language: string; returnTo?: string }
+  | { ok: false; failure: FlowFailure; language: string; returnTo?: string };
+
 /** GET /x/callback: takes the state once, exchanges the code, stores the tokens encrypted. */
-export async function finishLinkFlow(
-  deps: Deps,
-  q: { state?: string; code?: string; error?: string },
-  redirectUri: string,
-): Promise<{ ok: true; username: string; language: string } | { ok: false; failure: FlowFailure; language: string }> {
+export async function finishLinkFlow(deps: Deps, q: { state?: string; code?: string; error?: string }, redirectUri: string): Promise<LinkResult> {
   const x = xClientOf(deps);
   if (!x) return { ok: false, failure: "not_configured", language: "en-US" };
   const { db } = deps.store;
@@ -98,9 +104,11 @@ export async function finishLinkFlow(
   if (!row) return { ok: false, failure: "unknown", language: "en-US" };
   const device = await db.selectFrom("devices").select(["id", "language"]).where("id", "=", row.device_id).executeTakeFirst();
   const language = device?.language ?? "en-US";
-  if (!device) return { ok: false, failure: "unknown", language };
-  if (row.used_at) return { ok: false, failure: "replayed", language };
-  if (row.expires_at <= now.toISOString()) return { ok: false, failure: "expired", language };
+  const returnTo = row.return_to ?? undefined;
+  const fail = (failure: FlowFailure): LinkResult => ({ ok: false, failure, language, returnTo });
+  if (!device) return fail("unknown");
+  if (row.used_at) return fail("replayed");
+  if (row.expires_at <= now.toISOString()) return fail("expired");
   // take the state: only one callback wins
   const taken = await db
     .updateTable("x_link_flows")
@@ -108,8 +116,8 @@ export async function finishLinkFlow(
     .where("flow_hash", "=", row.flow_hash)
     .where("used_at", "is", null)
     .executeTakeFirst();
-  if (Number(taken.numUpdatedRows) !== 1) return { ok: false, failure: "replayed", language };
-  if (q.error || !q.code || !row.verifier) return { ok: false, failure: q.error ? "denied" : "unknown", language };
+  if (Number(taken.numUpdatedRows) !== 1) return fail("replayed");
+  if (q.error || !q.code || !row.verifier) return fail(q.error ? "denied" : "unknown");
   let tokens: XTokens;
   let me: { id: string; username: string };
   try {
@@ -118,7 +126,7 @@ export async function finishLinkFlow(
     me = await x.me(tokens.accessToken);
   } catch (err) {
     deps.log.warn({ reason: (err as Error)?.message }, "x link: code exchange failed");
-    return { ok: false, failure: "exchange_failed", language };
+    return fail("exchange_failed");
   }
   const values = {
     x_user_id: me.id,
@@ -134,7 +142,7 @@ export async function finishLinkFlow(
     .values({ device_id: device.id, created_at: now.toISOString(), ...values })
     .onConflict((oc) => oc.column("device_id").doUpdateSet(values))
     .execute();
-  return { ok: true, username: me.username, language };
+  return { ok: true, username: me.username, language, returnTo };
 }
 
 /** DELETE /v1/me/x: revoke at X (best effort) and forget. */

@@ -1,6 +1,7 @@
 // The web sign-up (GET /) for wearers without the clock face: connect Google Health, confirm a mobile
 // number, choose alerts and posts, link X, delete everything. Server-rendered, works without
-// JavaScript; /static/signup.js only fills the time zone from the browser.
+// JavaScript; /static/signup.js only fills the time zone from the browser. Google and X are left
+// for in the same tab; their result pages lead back here (returnTo "/").
 //
 // The wearer is a devices row (model "web") made on the first form post; its id lives in a signed,
 // HttpOnly session cookie and its bearer token is thrown away. Every form carries the session's
@@ -263,7 +264,8 @@ export function registerWebSignup(app: Express, deps: Deps) {
       const s = sessions.read(req);
       const device = await loadDevice(s?.device);
       if (!xClientOf(deps) || !device) return res.set("Cache-Control", "no-store").redirect(303, "/#x");
-      const flow = await createLinkFlow(deps, device);
+      // same tab: the result page's Continue comes back here, which then shows X linked
+      const flow = await createLinkFlow(deps, device, { returnTo: "/" });
       res.set("Cache-Control", "no-store").redirect(302, `/x/start?flow=${encodeURIComponent(flow)}`);
     }),
   );
@@ -455,7 +457,7 @@ ${form("/signup/phone/remove", html`<button type="submit" class="secondary">${t.
     else {
       const status = x?.status === "expired" && x.username ? html`<p class="error">${t.x.expired(x.username)}</p>` : html`<p>${t.x.notLinked}</p>`;
       xBody = v.device
-        ? html`${outboxNote}${status}<p><a class="button" href="/signup/x" target="_blank" rel="noopener" data-reload-on-return>${t.x.link}</a></p><small class="muted">${t.x.linkNote}</small>`
+        ? html`${outboxNote}${status}<p><a class="button" href="/signup/x">${t.x.link}</a></p><small class="muted">${t.x.linkNote}</small>`
         : html`${outboxNote}${status}${form("/signup/x", html`<button type="submit">${t.x.link}</button>`)}`;
     }
 

@@ -19,7 +19,7 @@ const asyncRoute =
 
 type Lang = "en-US" | "ja-JP";
 
-const PAGES: Record<Lang, { title: string; linked: (name: string) => string; notLinked: string; failures: Record<FlowFailure, string>; back: string }> = {
+const PAGES: Record<Lang, { title: string; linked: (name: string) => string; notLinked: string; failures: Record<FlowFailure, string>; back: string; continue: string }> = {
   "en-US": {
     title: "WristRelay: X account",
     linked: (name) => `Linked as @${name}`,
@@ -33,6 +33,7 @@ const PAGES: Record<Lang, { title: string; linked: (name: string) => string; not
       exchange_failed: "X did not confirm the link. Please try again.",
     },
     back: "You can close this page.",
+    continue: "Continue",
   },
   "ja-JP": {
     title: "WristRelay: Xアカウント",
@@ -47,6 +48,7 @@ const PAGES: Record<Lang, { title: string; linked: (name: string) => string; not
       exchange_failed: "Xで連携を確認できませんでした。もう一度お試しください。",
     },
     back: "このページは閉じてかまいません。",
+    continue: "続ける",
   },
 };
 
@@ -57,12 +59,14 @@ const browserLang = (req: Request): Lang => (req.acceptsLanguages("en", "ja") ==
 
 const failureStatus = (failure: FlowFailure) => (failure === "not_configured" ? 404 : failure === "exchange_failed" ? 502 : 400);
 
-function sendPage(res: Response, status: number, lang: Lang, heading: string, text: string) {
+/** text, then a Continue link back to where the flow started (the web sign-up), when it says where */
+function sendPage(res: Response, status: number, lang: Lang, heading: string, text: string, returnTo?: string) {
   const t = PAGES[lang];
+  const next = returnTo ? html`<p><a class="button" id="continue" href="${returnTo}">${t.continue}</a></p>` : "";
   res
     .status(status)
     .type("html")
-    .send(page({ lang: lang === "ja-JP" ? "ja" : "en", title: t.title, body: html`<h1>${heading}</h1><p>${text}</p>` }));
+    .send(page({ lang: lang === "ja-JP" ? "ja" : "en", title: t.title, body: html`<h1>${heading}</h1>${text ? html`<p>${text}</p>` : ""}${next}` }));
 }
 
 /**
@@ -121,7 +125,7 @@ export function registerXRoutes(app: Express, deps: Deps, o: { authed: Authed; a
       const r = await startLinkFlow(deps, flow ?? "", callbackUrl());
       if ("url" in r) return res.redirect(302, r.url);
       const lang = (r.failure === "not_configured" ? undefined : await flowLanguage(deps, "flow_hash", flow)) ?? browserLang(req);
-      sendPage(res, failureStatus(r.failure), lang, PAGES[lang].notLinked, PAGES[lang].failures[r.failure]);
+      sendPage(res, failureStatus(r.failure), lang, PAGES[lang].notLinked, PAGES[lang].failures[r.failure], r.returnTo);
     }),
   );
   app.get(
@@ -132,8 +136,9 @@ export function registerXRoutes(app: Express, deps: Deps, o: { authed: Authed; a
       // the wearer's language; where the link is not known (nor whose it is), the browser's
       const known = r.ok || (r.failure !== "unknown" && r.failure !== "not_configured");
       const lang = (known ? langOf(r.language) : r.failure === "unknown" ? await flowLanguage(deps, "state_hash", state) : undefined) ?? browserLang(req);
-      if (r.ok) return sendPage(res, 200, lang, PAGES[lang].linked(r.username), PAGES[lang].back);
-      sendPage(res, failureStatus(r.failure), lang, PAGES[lang].notLinked, PAGES[lang].failures[r.failure]);
+      // with somewhere to go back to, Continue replaces "you can close this page"
+      if (r.ok) return sendPage(res, 200, lang, PAGES[lang].linked(r.username), r.returnTo ? "" : PAGES[lang].back, r.returnTo);
+      sendPage(res, failureStatus(r.failure), lang, PAGES[lang].notLinked, PAGES[lang].failures[r.failure], r.returnTo);
     }),
   );
 }

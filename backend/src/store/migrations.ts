@@ -259,6 +259,13 @@ migrations["0009_summary_events"] = {
   },
 };
 
+// X link attempts remember where the result page leads back to, as Google's do (the web sign-up's "/").
+migrations["0010_x_link_return_to"] = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable("x_link_flows").addColumn("return_to", "text").execute();
+  },
+};
+
 export async function migrate(db: Kysely<any>): Promise<void> {
   const migrator = new Migrator({ db, provider: new StaticProvider() });
   const { error, results } = await migrator.migrateToLatest();

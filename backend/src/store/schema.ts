@@ -137,6 +137,7 @@ export interface XLinkFlowsTable {
   device_id: string;
   state_hash: string | null; // sha256 of the OAuth state, once /x/start ran
   verifier: string | null; // PKCE verifier, encrypted
+  return_to: string | null; // a path on the relay the result page leads back to (the web sign-up's "/")
   expires_at: string;
   used_at: string | null;
   created_at: string;
