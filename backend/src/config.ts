@@ -82,6 +82,7 @@ const EnvSchema = z.object({
   CLOUD_TICK_MS: int(15_000, 10),
   GOOGLE_USER_QPM: int(300, 1),
   GOOGLE_PROJECT_QPM: int(120_000, 1),
+  GOOGLE_USER_CAP: int(100, 0),
   CLOUD_SUMMARY_RETRY_MINUTES: int(30, 1, 1440),
   CLOUD_SUMMARY_MAX_WAIT_HOURS: int(12, 1, 72),
   // Operations
@@ -158,6 +159,10 @@ const SETTING_DOCS: Record<SettingName, SettingDoc> = {
   CLOUD_TICK_MS: { group: "Google Health", meaning: "how often the poller looks for wearers due a poll" },
   GOOGLE_USER_QPM: { group: "Google Health", meaning: "Google Health API calls per minute per wearer" },
   GOOGLE_PROJECT_QPM: { group: "Google Health", meaning: "Google Health API calls per minute for the whole relay" },
+  GOOGLE_USER_CAP: {
+    group: "Google Health",
+    meaning: "most wearers with Google Health connected (Google caps an unverified client at 100 users); 0: no cap, once the client is verified",
+  },
   CLOUD_SUMMARY_RETRY_MINUTES: { group: "Google Health", meaning: "minutes between tries to fetch yesterday's totals" },
   CLOUD_SUMMARY_MAX_WAIT_HOURS: { group: "Google Health", meaning: "hours to keep trying for yesterday's totals before giving up on the day" },
   DELIVERY_POLL_MS: { group: "Delivery worker", meaning: "how often the worker looks for due deliveries" },
@@ -231,6 +236,8 @@ export interface Config {
     tickMs: number;
     userQpm: number;
     projectQpm: number;
+    /** most wearers with Google connected; 0: no cap */
+    userCap: number;
     summaryRetryMinutes: number;
     summaryMaxWaitHours: number;
   };
@@ -374,6 +381,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tickMs: e.CLOUD_TICK_MS,
       userQpm: e.GOOGLE_USER_QPM,
       projectQpm: e.GOOGLE_PROJECT_QPM,
+      userCap: e.GOOGLE_USER_CAP,
       summaryRetryMinutes: e.CLOUD_SUMMARY_RETRY_MINUTES,
       summaryMaxWaitHours: e.CLOUD_SUMMARY_MAX_WAIT_HOURS,
     },

@@ -361,7 +361,7 @@ describe.each(DB_KINDS)("the operator's figures on %s", (kind) => {
     expect(r.status).toBe(200);
     const s = r.body;
     expect(s.generatedAt).toBe(relay.clock.now().toISOString());
-    expect(s.wearers).toEqual({ total: 4, verifiedPhone: 2, xLinked: 1, googleLinked: 1 });
+    expect(s.wearers).toEqual({ total: 4, verifiedPhone: 2, xLinked: 1, googleLinked: 1, googleCap: { used: 1, cap: 100 } });
     expect(s.deliveriesLast24h).toEqual([
       { channel: "sms", status: "dead", count: 2 },
       { channel: "sms", status: "queued", count: 1 },

@@ -240,3 +240,37 @@ describe("a relay without a Google client", () => {
     expect((await call(relay.url, "POST", "/v1/google/link")).status).toBe(401);
   });
 });
+
+describe("the Google client's user cap (GOOGLE_USER_CAP)", () => {
+  it("when as many wearers are connected as the cap allows, then a new wearer gets 409 google_user_cap with a readable detail, while a connected wearer may connect again", async () => {
+    const db = await createTestDatabase("sqlite");
+    const fake = await startFakeGoogle();
+    const relay = await startRelay({ databaseUrl: db.url, env: { ...fake.env(), GOOGLE_USER_CAP: "2" } });
+    try {
+      const connected: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const { token } = await register(relay.url);
+        fake.approveAs(fake.addUser({ healthUserId: `hu-cap-${i}` }));
+        const link = await call(relay.url, "POST", "/v1/google/link", { token });
+        expect(link.status).toBe(200);
+        expect((await linkGoogle(relay.url, token, { linkUrl: link.body.url })).page).toContain("Google Health is connected.");
+        connected.push(token);
+      }
+      const { token: third } = await register(relay.url);
+      const refused = await call(relay.url, "POST", "/v1/google/link", { token: third });
+      expect(refused.status).toBe(409);
+      expect(refused.headers.get("content-type")).toContain("application/problem+json");
+      expect(refused.body.code).toBe("google_user_cap");
+      expect(refused.body.detail).toContain("(2)");
+      // a connected wearer's new consent is not a new user for Google
+      expect((await call(relay.url, "POST", "/v1/google/link", { token: connected[0] })).status).toBe(200);
+      // once one leaves, a place is free
+      expect((await call(relay.url, "DELETE", "/v1/me/google", { token: connected[1] })).status).toBe(204);
+      expect((await call(relay.url, "POST", "/v1/google/link", { token: third })).status).toBe(200);
+    } finally {
+      await relay.stop();
+      await fake.close();
+      await db.drop();
+    }
+  });
+});

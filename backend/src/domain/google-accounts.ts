@@ -74,10 +74,27 @@ export function isRelayPath(p: string): boolean {
   return /^\/(?![/\\])[^\s\\]*$/.test(p) && p.length <= 512;
 }
 
+/**
+ * Google lets an unverified OAuth client serve 100 users; past that its consent page refuses new
+ * ones with an error of its own. Telling the wearer here, in our words, is kinder, and tells the
+ * operator (GOOGLE_USER_CAP, /admin) before wearers run into it. A wearer already connected may
+ * always connect again (a new consent, a broken link).
+ */
+export async function checkGoogleUserCap(deps: Deps, device: Device): Promise<void> {
+  const cap = deps.config.google.userCap;
+  if (cap === 0) return;
+  const mine = await deps.store.db.selectFrom("google_accounts").select("device_id").where("device_id", "=", device.id).executeTakeFirst();
+  if (mine) return;
+  const { n } = await deps.store.db.selectFrom("google_accounts").select((eb) => eb.fn.countAll<string | number>().as("n")).executeTakeFirstOrThrow();
+  if (Number(n) >= cap)
+    throw new Problem(409, "google_user_cap", `This relay has as many wearers connected to Google Health as its Google client allows (${cap}); ask the relay's operator.`);
+}
+
 /** The URL on the relay the wearer opens to connect Google Health (valid 10 minutes). */
 export async function createGoogleLinkFlow(deps: Deps, device: Device, o: { returnTo?: string } = {}): Promise<string> {
   if (!deps.google) throw new Problem(409, "google_not_configured", "This relay has no Google OAuth client (GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET); Google Health cannot be connected.");
   if (o.returnTo !== undefined && !isRelayPath(o.returnTo)) throw new Problem(400, "invalid_return_to", "returnTo must be a path on this relay, such as /.");
+  await checkGoogleUserCap(deps, device);
   const now = deps.clock.now();
   const flow = randomBytes(24).toString("base64url");
   await deps.store.db

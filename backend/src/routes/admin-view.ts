@@ -151,6 +151,7 @@ ${card(w.total, "wearers", { id: "wearers" })}
 ${card(w.verifiedPhone, "verified numbers", { id: "verified" })}
 ${card(w.xLinked, "X linked", { id: "x-linked" })}
 ${w.googleLinked === undefined ? "" : card(w.googleLinked, "Google linked", { id: "google-linked" })}
+${w.googleCap ? budgetCard("Google users of GOOGLE_USER_CAP", { used: w.googleCap.used, limit: w.googleCap.cap }, "google-cap") : ""}
 </div></section>
 <section class="group" aria-labelledby="g-queue"><h2 id="g-queue">Queue</h2><div class="cards">
 ${card(s.queue.depth, "queued or sending", { id: "queue-depth" })}

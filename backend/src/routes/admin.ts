@@ -53,7 +53,7 @@ export interface ProviderHealth {
 
 export interface AdminSummary {
   generatedAt: string;
-  wearers: { total: number; verifiedPhone: number; xLinked: number; googleLinked?: number };
+  wearers: { total: number; verifiedPhone: number; xLinked: number; googleLinked?: number; /** connected (any status) against GOOGLE_USER_CAP */ googleCap?: { used: number; cap: number } };
   deliveriesLast24h: { channel: string; status: string; count: number }[];
   queue: { depth: number; oldestDueAgeSeconds: number };
   deadLetters: { total: number; latest: DeadLetter[] };
@@ -119,13 +119,14 @@ export async function adminSummary(deps: Deps): Promise<AdminSummary> {
   const { db } = deps.store;
   const now = deps.clock.now();
   const since = new Date(now.getTime() - 86_400_000).toISOString();
-  const [wearers, xLinked, googleLinked, last24h, queue, deadRows, smsUsed, xUsed, providers] = await Promise.all([
+  const [wearers, xLinked, googleLinked, googleAll, last24h, queue, deadRows, smsUsed, xUsed, providers] = await Promise.all([
     db
       .selectFrom("devices")
       .select([(eb) => eb.fn.countAll().as("total"), (eb) => eb.fn.sum<number | string | null>("phone_verified").as("verified")])
       .executeTakeFirstOrThrow(),
     db.selectFrom("x_accounts").select((eb) => eb.fn.countAll().as("n")).where("status", "=", "linked").executeTakeFirstOrThrow(),
     db.selectFrom("google_accounts").select((eb) => eb.fn.countAll().as("n")).where("status", "=", "linked").executeTakeFirstOrThrow(),
+    db.selectFrom("google_accounts").select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow(),
     db
       .selectFrom("deliveries")
       .select(["channel", "status", (eb) => eb.fn.countAll().as("n")])
@@ -152,6 +153,7 @@ export async function adminSummary(deps: Deps): Promise<AdminSummary> {
       verifiedPhone: Number(wearers.verified ?? 0),
       xLinked: Number(xLinked.n),
       googleLinked: Number(googleLinked.n),
+      ...(deps.config.google.userCap > 0 ? { googleCap: { used: Number(googleAll.n), cap: deps.config.google.userCap } } : {}),
     },
     deliveriesLast24h: last24h
       .map((r) => ({ channel: r.channel, status: r.status, count: Number(r.n) }))

@@ -38,6 +38,7 @@ export type MessageKey =
   | "language_invalid"
   | "erase_confirm"
   | "google_not_configured"
+  | "google_user_cap"
   | "x_not_configured"
   | "failed";
 
@@ -227,6 +228,7 @@ const en: PageText = {
     language_invalid: () => "Choose English or Japanese.",
     erase_confirm: () => "Tick the box to confirm that everything should be deleted.",
     google_not_configured: () => "This relay has no Google Health set up.",
+    google_user_cap: () => "This relay cannot connect more wearers to Google Health for now. Please ask its operator.",
     x_not_configured: () => "This relay does not post to X accounts.",
     failed: () => "That did not work. Please try again.",
   },
@@ -339,6 +341,7 @@ const ja: PageText = {
     language_invalid: () => "英語か日本語を選んでください。",
     erase_confirm: () => "すべて削除してよければ、チェックを入れてください。",
     google_not_configured: () => "このリレーではGoogle Healthが設定されていません。",
+    google_user_cap: () => "このリレーでは、現在これ以上Google Healthに接続できません。運営者にお問い合わせください。",
     x_not_configured: () => "このリレーはXアカウントに投稿しません。",
     failed: () => "うまくいきませんでした。もう一度お試しください。",
   },

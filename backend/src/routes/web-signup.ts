@@ -14,7 +14,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import { DEFAULTS, THRESHOLD_CHOICES } from "../../../common/settings.ts";
 import type { Deps } from "../domain/deps.ts";
 import { eraseDevice, meView, registerDevice, updateMe, type Device } from "../domain/devices.ts";
-import { createGoogleLinkFlow, googleClientOf, type googleView } from "../domain/google-accounts.ts";
+import { checkGoogleUserCap, createGoogleLinkFlow, googleClientOf, type googleView } from "../domain/google-accounts.ts";
 import { confirmVerification, MAX_CODE_TRIES, removePhone, startVerification } from "../domain/phone-verification.ts";
 import { isValidTimeZone } from "../domain/preferences.ts";
 import { createLinkFlow, unlinkX, xClientOf } from "../domain/x-accounts.ts";
@@ -168,6 +168,7 @@ export function registerWebSignup(app: Express, deps: Deps) {
       case "too_many_attempts":
       case "code_expired":
       case "google_not_configured":
+      case "google_user_cap":
       case "x_not_configured":
         return { key: p.code, args: {} };
       case "country_not_allowed":
@@ -273,7 +274,7 @@ export function registerWebSignup(app: Express, deps: Deps) {
   // --- the forms ---
   post("/signup/google", "google", async (ctx) => {
     if (!googleOn()) throw new Problem(409, "google_not_configured", "Google Health is not set up on this relay.");
-    await ensureDevice(ctx);
+    await checkGoogleUserCap(deps, await ensureDevice(ctx));
     ctx.flash("ok", "google_continue");
   });
 
