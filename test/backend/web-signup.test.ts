@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, DB_KINDS, type TestDatabase } from "../helpers/db.ts";
 import { startFakeGoogle } from "../helpers/fake-google.ts";
 import { startFakeX } from "../helpers/fake-x.ts";
-import { lastCode, startRelay, type TestRelay } from "../helpers/relay.ts";
+import { lastCode, register, startRelay, type TestRelay } from "../helpers/relay.ts";
 import { xEnv } from "../helpers/relay-x.ts";
 
 const COOKIE = "wr_signup";
@@ -590,6 +590,28 @@ describe("web sign-up, relay settings", () => {
       expect(broken.text).toContain("Google Healthとの接続が切れました。もう一度接続してください。");
       expect(broken.text).toContain('<a class="button" href="/signup/google">再接続</a>');
       expect(google.violations()).toEqual([]);
+    } finally {
+      await relay.stop();
+      await google.close();
+    }
+  });
+  it("when the relay's Google client has as many users as GOOGLE_USER_CAP allows, then a new visitor is told in words, not sent to Google's refusal", async () => {
+    const google = await startFakeGoogle();
+    const relay = await startRelay({ databaseUrl: db.url, env: { ...google.env(), GOOGLE_USER_CAP: "1" } });
+    try {
+      // someone is connected already: the one place is taken
+      const { deviceId } = await register(relay.url);
+      const now = new Date().toISOString();
+      await relay.store.db
+        .insertInto("google_accounts")
+        .values({ device_id: deviceId, health_user_id: "hu-other", access_token: "sealed", refresh_token: null, expires_at: now, scopes: "", time_zone: null, distance_unit: null, status: "linked", broken_at: null, created_at: now, updated_at: now })
+        .execute();
+      const v = new Visitor(relay.url);
+      await v.open();
+      const { post, page } = await v.submit("/signup/google", { tz: "Europe/Madrid" });
+      expect(post.location).toBe("/#google");
+      expect(page.text).toContain("This relay cannot connect more wearers to Google Health for now. Please ask its operator.");
+      expect(page.text).not.toContain("Continue to Google");
     } finally {
       await relay.stop();
       await google.close();
