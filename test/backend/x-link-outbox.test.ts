@@ -78,6 +78,7 @@ describe.each(DB_KINDS)("linking X on the defaults (outbox) on %s", (kind) => {
 
     const cb = await fetch(approved.location!, { redirect: "manual" });
     expect(cb.status).toBe(200);
+    expect(cb.headers.get("cache-control"), "a flow's result page is not cached").toBe("no-store");
     const linkedPage = await cb.text();
     expect(linkedPage).toContain(`Linked as @${name}`);
     // started from the settings page: nowhere to go back to, so the page says it can be closed

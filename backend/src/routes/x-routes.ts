@@ -63,8 +63,10 @@ const failureStatus = (failure: FlowFailure) => (failure === "not_configured" ? 
 function sendPage(res: Response, status: number, lang: Lang, heading: string, text: string, returnTo?: string) {
   const t = PAGES[lang];
   const next = returnTo ? html`<p><a class="button" id="continue" href="${returnTo}">${t.continue}</a></p>` : "";
+  // a result page of one flow: not for caches or the back button to replay
   res
     .status(status)
+    .set("Cache-Control", "no-store")
     .type("html")
     .send(page({ lang: lang === "ja-JP" ? "ja" : "en", title: t.title, body: html`<h1>${heading}</h1>${text ? html`<p>${text}</p>` : ""}${next}` }));
 }
@@ -123,7 +125,7 @@ export function registerXRoutes(app: Express, deps: Deps, o: { authed: Authed; a
     asyncRoute(async (req, res) => {
       const flow = str(req.query.flow);
       const r = await startLinkFlow(deps, flow ?? "", callbackUrl());
-      if ("url" in r) return res.redirect(302, r.url);
+      if ("url" in r) return res.set("Cache-Control", "no-store").redirect(302, r.url);
       const lang = (r.failure === "not_configured" ? undefined : await flowLanguage(deps, "flow_hash", flow)) ?? browserLang(req);
       sendPage(res, failureStatus(r.failure), lang, PAGES[lang].notLinked, PAGES[lang].failures[r.failure], r.returnTo);
     }),
