@@ -421,6 +421,7 @@ export function startCompanion(host: CompanionHost, options?: CompanionOptions):
           left.push(a);
           continue;
         }
+        if (fate === "none") continue; // cancelled: forget it without overwriting what the face shows
         const sentAt = row && typeof row.sentAt === "string" ? Date.parse(row.sentAt) : NaN;
         const at = Math.floor((fate === "sms_sent" && sentAt === sentAt ? sentAt : now()) / 1000);
         toWatch({ v: PROTOCOL_VERSION, t: "res", id: a.id, k: fate, at: at }, true);

@@ -26,9 +26,14 @@ export function resultOfRefusal(code: string): ResultKind {
   return "sms_failed";
 }
 
-/** A delivery's status from GET /v1/deliveries as what the face shows; null while still on its way. */
+/**
+ * A delivery's status from GET /v1/deliveries as what the face shows; null while still on its way.
+ * "none" for a held alert the relay cancelled (the watch went on its charger, a newer alert replaced
+ * it, SMS was turned off): nothing to show, and the newer event reports its own fate.
+ */
 export function smsFate(status: unknown): ResultKind | null {
   if (status === "sent" || status === "delivered") return "sms_sent";
+  if (status === "cancelled") return "none";
   if (status === "dead" || status === "failed" || status === "undelivered") return "sms_failed";
   return null;
 }

@@ -120,7 +120,7 @@ describe("battery alerts", () => {
     expect(await sent(n2)).toHaveLength(0);
   });
 
-  it("when quiet hours are on, then a non-critical alert is delayed to their end and a critical one goes now", async () => {
+  it("when quiet hours are on, then a non-critical alert is delayed to their end and a critical one goes now, cancelling the held one", async () => {
     const number = nextNumber();
     const { token } = await verifiedWearer(relay, number);
     await call(relay.url, "PATCH", "/v1/me", { token, json: { preferences: { quietHours: { start: "22:00", end: "07:00" } } } });
@@ -134,8 +134,13 @@ describe("battery alerts", () => {
     expect((await sent(number)).map((m) => m.body)).toEqual(["WristRelay: your Fitbit battery is at 10%. Charge it soon."]);
     relay.clock.set("2026-11-21T11:59:00.000Z"); // 06:59
     expect(await sent(number)).toHaveLength(1);
-    relay.clock.set("2026-11-21T12:00:00.000Z"); // 07:00
-    expect(await sent(number)).toHaveLength(2);
+    relay.clock.set("2026-11-21T12:00:00.000Z"); // 07:00: the held 19 % would be stale after the 10 %
+    expect(await sent(number)).toHaveLength(1);
+    const list = await call(relay.url, "GET", "/v1/deliveries", { token });
+    expect(list.body.filter((d: { kind: string }) => d.kind === "low_battery").map((d: { status: string; error?: string }) => [d.status, d.error ?? null]).sort()).toEqual([
+      ["cancelled", "superseded_by_newer_alert"],
+      ["sent", null],
+    ]);
   });
 
   it("when a number has had its daily SMS, then further alerts are capped", async () => {

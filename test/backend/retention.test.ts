@@ -71,6 +71,8 @@ describe.each(DB_KINDS)("retention on %s", (kind) => {
     await delivery("old-sending", "sending", 60);
     await delivery("new-sent", "sent", 29);
     await delivery("new-dead", "dead", 1);
+    await delivery("old-cancelled", "cancelled", 35); // cancelled (a newer alert, SMS off ...): finished like sent
+    await delivery("new-cancelled", "cancelled", 2);
     await event("ev-old", 31);
     await event("ev-new", 29);
     const msg = (id: string, daysAgo: number) => ({ id, ref: `ref-${id}`, to_number: "+14155550123", body: "b", created_at: ago(daysAgo) });
@@ -99,7 +101,7 @@ describe.each(DB_KINDS)("retention on %s", (kind) => {
 
     const pruned = await pruneRetained({ store, clock, retentionDays: 30 });
 
-    expect(await ids("deliveries")).toEqual(["new-dead", "new-sent", "old-queued", "old-sending"]);
+    expect(await ids("deliveries")).toEqual(["new-cancelled", "new-dead", "new-sent", "old-queued", "old-sending"]);
     expect((await store.db.selectFrom("events").select("event_id").execute()).map((r) => r.event_id)).toEqual(["ev-new"]);
     expect(await ids("outbox_messages")).toEqual(["ob-new"]);
     expect(await ids("x_outbox_posts")).toEqual(["xp-new"]);
@@ -114,7 +116,7 @@ describe.each(DB_KINDS)("retention on %s", (kind) => {
       `sms_number:abc:${dayAgo(1)}`,
       `sms_number:abc:${dayAgo(0)}`,
     ]);
-    expect(pruned).toMatchObject({ deliveries: 3, events: 1, outboxMessages: 1, xOutboxPosts: 1, codes: 1, linkFlows: 2, rateEvents: 1, counters: 4 });
+    expect(pruned).toMatchObject({ deliveries: 4, events: 1, outboxMessages: 1, xOutboxPosts: 1, codes: 1, linkFlows: 2, rateEvents: 1, counters: 4 });
 
     // a second run finds nothing more
     const again = await pruneRetained({ store, clock, retentionDays: 30 });

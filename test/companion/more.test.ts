@@ -73,6 +73,23 @@ describe("what the page and the watch see over time", () => {
     expect(h.relay.callsTo("GET /v1/deliveries").length).toBe(asked);
   });
 
+  it("when the relay cancels a held alert (charger, newer alert, SMS off), then the watch is told nothing about it and the companion stops asking", async () => {
+    h = await startHarness();
+    h.watchSends(bat("e1", 18));
+    await h.settle();
+    expect(h.toWatch.filter((m) => m.t === "res").map((m: any) => m.k)).toEqual(["sms_queued"]);
+    h.relay.deliveries = [{ id: "d1", channel: "sms", kind: "low_battery", status: "cancelled", createdAt: new Date(T0).toISOString(), eventId: "e1" }];
+    await h.clock.advance(31 * 1000);
+    await h.settle();
+    expect(h.toWatch.filter((m) => m.t === "res").map((m: any) => m.k)).toEqual(["sms_queued"]);
+    const asked = h.relay.callsTo("GET /v1/deliveries").length;
+    expect(asked).toBeGreaterThan(0);
+    await h.clock.advance(5 * 60000);
+    h.me.wake();
+    await h.settle();
+    expect(h.relay.callsTo("GET /v1/deliveries").length).toBe(asked);
+  });
+
   it("when the relay refuses the preview, then the page shows the error and wake-ups do not ask again that day", async () => {
     h = await startHarness();
     h.relay.failNext("GET /v1/summaries/preview", { status: 400, code: "invalid_request" });

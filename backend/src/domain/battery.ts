@@ -8,7 +8,7 @@ import { decideBattery } from "./battery-policy.ts";
 import type { Deps } from "./deps.ts";
 import type { Device } from "./devices.ts";
 import { quietHoursEnd, readPreferences } from "./preferences.ts";
-import { chargeSms, enqueueSms } from "./sms-queue.ts";
+import { cancelQueuedSms, chargeSms, enqueueSms } from "./sms-queue.ts";
 
 export interface BatteryEvent {
   eventId: string;
@@ -121,26 +121,15 @@ async function decide(tx: Tx, deps: Deps, dev: Device, ev: BatteryEvent, observe
     ev.source === "cloud" ? (dev.last_seen_at && dev.last_seen_at > observed.toISOString() ? dev.last_seen_at : observed.toISOString()) : now.toISOString();
   await updateAlertState.run(deps.store, tx, JSON.stringify(outcome.alerted), observed.toISOString(), ev.level, seenAt, dev.id);
   if (!outcome.alert) {
-    if (outcome.reason === "charging") {
-      // A delayed (quiet-hours) alert is pointless once the watch is on its charger. One waiting out a
-      // retry backoff is not delayed but on its way: an earlier attempt may even have reached the provider.
-      await tx
-        .updateTable("deliveries")
-        .set({ status: "dead", error: "superseded_by_charging", updated_at: now.toISOString() })
-        .where("device_id", "=", dev.id)
-        .where("kind", "=", "low_battery")
-        .where("status", "=", "queued")
-        .where("attempts", "=", 0)
-        .where("next_attempt_at", ">", now.toISOString())
-        .execute();
-    }
+    // A delayed (quiet-hours) alert is pointless once the watch is on its charger.
+    if (outcome.reason === "charging") await cancelQueuedSms(tx, dev.id, "superseded_by_charging", now, { held: { kinds: ["low_battery"] } });
     return none(outcome.reason);
   }
   const body = opts.text ? opts.text(dev, ev) : lowBatteryText(dev.language as Lang, ev.level, ev.timeLeftMinutes);
   const answer = await queueAlertSms(tx, deps, dev, { eventId: ev.eventId, body, critical: outcome.critical });
-  if (answer.action === "none" && (answer.reason === "capped" || answer.reason === "budget_spent")) {
-    // Refused for money, not because the wearer was told: the threshold stays armed, so a report
-    // still below it once the day's caps reset sends the alert then.
+  if (answer.action === "none") {
+    // Not queued, so the wearer was not told (no, unconfirmed or opted-out number, SMS off, caps): the
+    // threshold stays armed, so a report still below it once that changes sends the alert then.
     await tx.updateTable("devices").set({ alerted: dev.alerted }).where("id", "=", dev.id).execute();
   }
   return answer;
@@ -167,9 +156,12 @@ export async function queueAlertSms(
   const quietEnd = a.critical ? null : quietHoursEnd(now, dev.timezone, prefs.quietHours);
   const charge = await chargeSms(tx, deps, dev.phone_number, { perNumber: true });
   if (charge !== "ok") return none(charge);
+  // An alert of this kind still held for quiet hours is stale: this one carries the newer word.
+  const kind = a.kind ?? "low_battery";
+  await cancelQueuedSms(tx, dev.id, "superseded_by_newer_alert", now, { held: { kinds: [kind] } });
   await enqueueSms(tx, deps, {
     deviceId: dev.id,
-    kind: a.kind ?? "low_battery",
+    kind,
     to: dev.phone_number,
     body: a.body,
     eventId: a.eventId,

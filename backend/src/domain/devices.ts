@@ -11,6 +11,7 @@ import { maskPhone } from "./phone.ts";
 import { unlinkX, xView } from "./x-accounts.ts";
 import { googleView, unlinkGoogle } from "./google-accounts.ts";
 import { defaultPreferences, readPreferences, type Preferences } from "./preferences.ts";
+import { cancelQueuedSms } from "./sms-queue.ts";
 
 export type Device = DevicesTable;
 
@@ -93,7 +94,11 @@ export async function updateMe(
     language: patch.language ?? device.language,
     preferences: JSON.stringify(prefs),
   };
-  await deps.store.db.updateTable("devices").set(values).where("id", "=", device.id).execute();
+  await deps.store.db.transaction().execute(async (tx) => {
+    await tx.updateTable("devices").set(values).where("id", "=", device.id).execute();
+    // SMS turned off: an alert still held for quiet hours must not go out later.
+    if (!prefs.sms) await cancelQueuedSms(tx, device.id, "sms_turned_off", deps.clock.now(), { held: {} });
+  });
   return { ...device, ...values };
 }
 

@@ -9,7 +9,7 @@ import { isOptedOut } from "./devices.ts";
 import { deviceCodesKey, secondsToUtcMidnight } from "./limits.ts";
 import { maskPhone, numberKey, parsePhone } from "./phone.ts";
 import type { Db, Tx } from "../store/open-store.ts";
-import { chargeSms, enqueueSms } from "./sms-queue.ts";
+import { cancelQueuedSms, chargeSms, enqueueSms } from "./sms-queue.ts";
 
 export const CODE_TTL_MS = 10 * 60_000;
 export const MAX_CODE_TRIES = 5;
@@ -39,7 +39,7 @@ export async function startVerification(deps: Deps, device: Device, body: { numb
         retryAfterSec: secondsToUtcMidnight(now),
       });
     // only this wearer's SMS: another wearer may have confirmed the same number
-    if (device.phone_number && device.phone_number !== e164) await deadLetterDeviceSms(tx, device.id, "phone_changed", now);
+    if (device.phone_number && device.phone_number !== e164) await cancelQueuedSms(tx, device.id, "number_changed", now);
     await scrubSentCodes(tx, now, device.id);
     await tx
       .updateTable("devices")
@@ -95,21 +95,11 @@ export async function confirmVerification(deps: Deps, device: Device, code: stri
 export async function removePhone(deps: Deps, device: Device) {
   const now = deps.clock.now();
   await deps.store.db.transaction().execute(async (tx) => {
-    await deadLetterDeviceSms(tx, device.id, "phone_removed", now);
+    await cancelQueuedSms(tx, device.id, "phone_removed", now);
     await tx.deleteFrom("codes").where("device_id", "=", device.id).execute();
     await scrubSentCodes(tx, now, device.id);
     await tx.updateTable("devices").set({ phone_number: null, phone_verified: 0 }).where("id", "=", device.id).execute();
   });
-}
-
-async function deadLetterDeviceSms(tx: Tx, deviceId: string, reason: string, now: Date) {
-  await tx
-    .updateTable("deliveries")
-    .set({ status: "dead", error: reason, updated_at: now.toISOString(), claimed_until: null })
-    .where("device_id", "=", deviceId)
-    .where("channel", "=", "sms")
-    .where("status", "=", "queued")
-    .execute();
 }
 
 export const SCRUBBED_CODE_TEXT = "WristRelay code: ••••••";

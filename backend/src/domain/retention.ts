@@ -34,7 +34,7 @@ export const EVENT_MIN_DAYS = 14;
 export const TOMBSTONE_DAYS = 400;
 /** Longer than any window passed to takeSlot / the limiter (the longest is a day). */
 export const RATE_WINDOW_MAX_MS = 2 * DAY_MS;
-const FINISHED = ["sent", "delivered", "undelivered", "failed", "dead"];
+const FINISHED = ["sent", "delivered", "undelivered", "failed", "dead", "cancelled"];
 const BUDGET_COUNTERS = ["sms_budget:%", "x_budget:%"];
 
 export interface RetentionOptions {

@@ -74,7 +74,39 @@ export async function enqueueSms(
   return id;
 }
 
-/** Dead-letters every SMS still waiting for a number (STOP, phone removed). */
+/** Alert kinds (queueAlertSms): the only SMS ever held back, until quiet hours end. */
+export const ALERT_KINDS = ["low_battery", "not_synced"];
+
+/**
+ * Cancels a wearer's queued SMS (status "cancelled", the reason in `error`): a cancellation is not a
+ * failure, so it is no dead letter. `held` keeps to alerts waiting out quiet hours and never tried
+ * (one waiting out a retry backoff is on its way: an earlier attempt may even have reached the
+ * provider); without it every queued SMS of the wearer goes (the number itself is gone).
+ */
+export async function cancelQueuedSms(
+  tx: Tx,
+  deviceId: string,
+  reason: string,
+  now: Date,
+  o: { held?: { kinds?: string[] } } = {},
+): Promise<number> {
+  let q = tx
+    .updateTable("deliveries")
+    .set({ status: "cancelled", error: reason, updated_at: now.toISOString(), claimed_until: null })
+    .where("device_id", "=", deviceId)
+    .where("channel", "=", "sms")
+    .where("status", "=", "queued");
+  if (o.held) {
+    q = q
+      .where("kind", "in", o.held.kinds ?? ALERT_KINDS)
+      .where("attempts", "=", 0)
+      .where("next_attempt_at", ">", now.toISOString());
+  }
+  const r = await q.executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
+/** Dead-letters every SMS still waiting for a number (STOP). */
 export async function deadLetterQueuedTo(tx: Tx | Deps["store"]["db"], to: string, reason: string, now: Date) {
   await tx
     .updateTable("deliveries")

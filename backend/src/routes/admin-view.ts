@@ -78,7 +78,7 @@ function budgetCard(label: string, b: { used: number; limit: number }, id: strin
   return card(`${b.used} / ${b.limit}`, label, { warn: b.used >= b.limit, id, budget: true, extra: html`<div class="bar"><span style="width:${pct}%"></span></div>` });
 }
 
-const STATUSES = ["queued", "sending", "sent", "delivered", "undelivered", "failed", "dead"];
+const STATUSES = ["queued", "sending", "sent", "delivered", "undelivered", "failed", "dead", "cancelled"];
 
 function deliveriesTable(rows: AdminSummary["deliveriesLast24h"]): Html {
   const channels = [...new Set(rows.map((r) => r.channel))].sort();

@@ -43,7 +43,7 @@ export interface DeliveriesTable {
   kind: string; // "low_battery" | "silence" | "verification" | later "activity" | "sleep"
   to_number: string | null;
   body: string;
-  status: string; // queued | sending | sent | delivered | undelivered | failed | dead
+  status: string; // queued | sending | sent | delivered | undelivered | failed | dead | cancelled (by the wearer's change or a newer alert; reason in error, never a dead letter)
   attempts: number;
   next_attempt_at: string;
   claimed_until: string | null;
