@@ -2,7 +2,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import express, { type NextFunction, type Request, type Response } from "express";
-import helmet from "helmet";
 import twilio from "twilio";
 import { publicUrl as defaultPublicUrl } from "./config.ts";
 import { recordBattery, recordHeartbeat } from "./domain/battery.ts";
@@ -15,7 +14,7 @@ import { fastJson } from "./http/json-body.ts";
 import { createHttpCounter, renderMetrics } from "./http/metrics.ts";
 import { Problem, problemBody } from "./http/problem.ts";
 import { BatteryBody, DeliveriesQuery, HeartbeatBody, MePatch, PhoneBody, RegisterBody, VerifyBody } from "./http/schemas.ts";
-import { staticHeaders } from "./http/security-headers.ts";
+import { securityHeaders } from "./http/security-headers.ts";
 import { parse } from "./http/validate.ts";
 import { registerDevOutbox } from "./routes/dev-outbox.ts";
 import { registerDevX } from "./routes/dev-x.ts";
@@ -52,7 +51,8 @@ export function createApp(deps: AppDeps) {
 
   // request id, one access line per request and the request counter (http/access-log.ts)
   app.use(accessLog({ logger: deps.log, counter: httpCounter, quiet: (url) => url === "/healthz" || url === "/metrics" }));
-  app.use(staticHeaders(helmet()));
+  // the scheme is PUBLIC_URL's (unset: http://HOST:PORT), fixed at start-up like the rest of the config
+  app.use(securityHeaders(/^https:/i.test(publicUrl())));
 
   // plain JSON bodies are read by a lean path; everything else by body-parser (http/json-body.ts), which
   // parses whatever gets past fastJson's content-type gate (none, text/plain, application/*+json)
@@ -61,10 +61,18 @@ export function createApp(deps: AppDeps) {
 
   type AuthedHandler = (req: Request, res: Response, device: Device) => Promise<unknown>;
   const authorize = (req: Request, res: Response, next: NextFunction) => {
-    authenticate(deps, req.headers.authorization).then((device) => {
-      res.locals.device = device;
-      next();
-    }, next);
+    authenticate(deps, req.headers.authorization).then(
+      (device) => {
+        res.locals.device = device;
+        next();
+      },
+      (err: unknown) => {
+        // RFC 6750 3: a 401 names the scheme; invalid_token once a bearer token was sent and refused
+        if (err instanceof Problem && err.status === 401)
+          res.setHeader("WWW-Authenticate", /^\s*bearer\s+\S/i.test(req.headers.authorization ?? "") ? 'Bearer error="invalid_token"' : "Bearer");
+        next(err);
+      },
+    );
   };
   const authed = (fn: AuthedHandler) => [authorize, asyncRoute((req, res) => fn(req, res, res.locals.device as Device))];
   // the token before the body: without a valid one the answer is 401 whatever was sent, and nothing is parsed
@@ -225,11 +233,13 @@ export function createApp(deps: AppDeps) {
 
   registerAdmin(app, deps, { publicUrl });
 
-  // a known path with another method is 405 with Allow; only unknown paths are 404
+  // a known path with another method is 405 with Allow (OPTIONS: 204 with Allow); only unknown paths are 404
   const allowFor = allowedMethods(app);
   app.use((req, res, next) => {
     const allow = allowFor(req.path);
     if (!allow) return next(new Problem(404, "not_found", "No such endpoint."));
+    // OPTIONS asks exactly this (RFC 9110 9.3.7); no route answers it, so every known path does here
+    if (req.method === "OPTIONS") return res.setHeader("Allow", `${allow}, OPTIONS`).status(204).end();
     res.setHeader("Allow", allow);
     next(new Problem(405, "method_not_allowed", `${req.method} is not allowed on ${req.path}; use ${allow}.`));
   });

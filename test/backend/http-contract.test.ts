@@ -1,6 +1,7 @@
-// The HTTP layer as a client meets it: the token before the body, which content types are JSON,
-// 405 for a known path with another method, the Twilio webhooks without Twilio, and /openapi.json
-// listing those answers.
+// The HTTP layer as a client meets it: the token before the body and the bearer scheme, which content
+// types are JSON, 405 for a known path with another method (204 to OPTIONS), security headers by the
+// scheme of PUBLIC_URL, heartbeat eventId and canonical time zones, the Twilio webhooks without
+// Twilio, and /openapi.json listing those answers.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.ts";
 import { battery, call, register, startRelay, verifiedWearer, type TestRelay } from "../helpers/relay.ts";
@@ -19,9 +20,10 @@ afterAll(async () => {
 });
 
 /** a request with exactly these headers and body bytes (fetch adds no Content-Type to bytes) */
-async function send(method: string, path: string, o: { token?: string; type?: string; body?: string } = {}) {
+async function send(method: string, path: string, o: { token?: string; authorization?: string; type?: string; body?: string } = {}) {
   const headers: Record<string, string> = {};
   if (o.token) headers.authorization = `Bearer ${o.token}`;
+  if (o.authorization) headers.authorization = o.authorization;
   if (o.type !== undefined) headers["content-type"] = o.type;
   const res = await fetch(relay.url + path, { method, headers, body: o.body === undefined ? undefined : new TextEncoder().encode(o.body) });
   const text = await res.text();
@@ -66,6 +68,40 @@ describe("the token before the body", () => {
     expectProblem(await send("POST", "/v1/battery", { token, type: "application/json", body: "{bad" }), 400, "invalid_json");
     expectProblem(await send("POST", "/v1/battery", { token, type: "application/json", body: JSON.stringify({ pad: "x".repeat(40_000) }) }), 413, "payload_too_large");
     expect((await call(relay.url, "POST", "/v1/battery", { token, json: battery(relay.clock, 80) })).status).toBe(202);
+  });
+});
+
+describe("the bearer scheme", () => {
+  it.each([
+    ["lower case", (t: string) => `bearer ${t}`],
+    ["upper case", (t: string) => `BEARER ${t}`],
+    ["spaces around", (t: string) => `  Bearer   ${t}  `],
+    ["a tab", (t: string) => `Bearer\t${t}`],
+  ])("when the scheme is written in %s, then the token is accepted", async (_what, header) => {
+    const r = await call(relay.url, "GET", "/v1/me", { headers: { authorization: header(token) } });
+    expect([r.status, r.headers.get("www-authenticate")]).toEqual([200, null]);
+  });
+
+  it("when no token or another scheme is sent, then 401 with WWW-Authenticate: Bearer", async () => {
+    for (const authorization of [undefined, "", "Basic dXNlcjpwYXNz", `Token ${"A".repeat(43)}`, "Bearer"]) {
+      const r = await call(relay.url, "GET", "/v1/me", { headers: authorization === undefined ? {} : { authorization } });
+      expect([authorization, r.status, r.headers.get("www-authenticate")]).toEqual([authorization, 401, "Bearer"]);
+    }
+  });
+
+  it.each(withBody)("when %s %s is sent a wrong or malformed bearer token, then 401 with WWW-Authenticate: Bearer error=\"invalid_token\"", async (method, path) => {
+    for (const authorization of [`Bearer ${"A".repeat(43)}`, `bearer ${"A".repeat(43)}`, "Bearer short", "Bearer not/a+token=="]) {
+      const r = await send(method, path, { type: "application/json", body: "{}", authorization });
+      expectProblem(r, 401, "unauthorized");
+      expect([authorization, r.headers.get("www-authenticate")]).toEqual([authorization, 'Bearer error="invalid_token"']);
+    }
+  });
+
+  it("when an erased wearer's token is sent, then 401 invalid_token", async () => {
+    const gone = (await register(relay.url)).token;
+    expect((await call(relay.url, "DELETE", "/v1/me", { token: gone })).status).toBe(204);
+    const r = await call(relay.url, "GET", "/v1/me", { token: gone });
+    expect([r.status, r.headers.get("www-authenticate")]).toEqual([401, 'Bearer error="invalid_token"']);
   });
 });
 
@@ -129,7 +165,6 @@ describe("methods", () => {
   it.each([
     ["PUT", "/v1/battery", "POST"],
     ["GET", "/v1/battery", "POST"],
-    ["OPTIONS", "/v1/me", "GET, HEAD, PATCH, DELETE"],
     ["POST", "/v1/me", "GET, HEAD, PATCH, DELETE"],
     ["GET", "/v1/summaries", "POST"],
     ["PUT", "/v1/battery/", "POST"],
@@ -149,6 +184,19 @@ describe("methods", () => {
     expect([get.status, get.headers.get("content-type")]).toEqual([200, expect.stringContaining("application/json")]);
     const me = await fetch(relay.url + "/v1/me", { method: "HEAD", headers: { authorization: `Bearer ${token}` } });
     expect(me.status).toBe(200);
+  });
+
+  it.each([
+    ["/v1/me", "GET, HEAD, PATCH, DELETE"],
+    ["/v1/battery", "POST"],
+    ["/V1/Battery/", "POST"],
+    ["/healthz", "GET, HEAD"],
+    ["/admin/api/deliveries/7/retry", "POST"],
+  ])("when OPTIONS %s is asked, then 204 with no body and Allow: %s, OPTIONS", async (path, allow) => {
+    for (const auth of [token, undefined]) {
+      const res = await fetch(relay.url + path, { method: "OPTIONS", headers: auth ? { authorization: `Bearer ${auth}` } : {} });
+      expect([res.status, res.headers.get("allow"), await res.text()]).toEqual([204, `${allow}, OPTIONS`, ""]);
+    }
   });
 
   it("when a path is not known, then 404 not_found whatever the method", async () => {
@@ -172,6 +220,73 @@ describe("methods", () => {
       const allow = new Set(r.headers.get("allow")!.split(", "));
       expect(allow, template).toEqual(new Set([...listed, ...(listed.includes("GET") ? ["HEAD"] : [])]));
     }
+  });
+});
+
+describe("security headers and the scheme of PUBLIC_URL", () => {
+  const pages = ["/", "/admin", "/healthz"];
+
+  it("when PUBLIC_URL is unset (plain http on a LAN address), then no upgrade-insecure-requests and no HSTS, the rest of helmet's headers kept", async () => {
+    for (const path of pages) {
+      const res = await fetch(relay.url + path);
+      const csp = res.headers.get("content-security-policy");
+      expect([path, csp]).toEqual([path, expect.stringContaining("default-src 'self'")]);
+      expect([path, csp]).not.toEqual([path, expect.stringContaining("upgrade-insecure-requests")]);
+      expect([path, res.headers.get("strict-transport-security"), res.headers.get("x-content-type-options")]).toEqual([path, null, "nosniff"]);
+    }
+  });
+
+  it("when PUBLIC_URL is http, then neither is sent; when it is https, then both are", async () => {
+    for (const [publicUrl, tls] of [
+      ["http://192.0.2.2:8080", false],
+      ["https://relay.example", true],
+    ] as const) {
+      const other = await startRelay({ databaseUrl: db.url, env: { PUBLIC_URL: publicUrl } });
+      try {
+        for (const path of pages) {
+          const res = await fetch(other.url + path);
+          const csp = res.headers.get("content-security-policy") ?? "";
+          expect([publicUrl, path, csp.includes("upgrade-insecure-requests"), res.headers.get("strict-transport-security")]).toEqual([
+            publicUrl,
+            path,
+            tls,
+            tls ? "max-age=31536000; includeSubDomains" : null,
+          ]);
+        }
+      } finally {
+        await other.stop();
+      }
+    }
+  });
+});
+
+describe("event and wearer bodies", () => {
+  const hb = (over: Record<string, unknown> = {}) => ({ observedAt: relay.clock.now().toISOString(), level: 15, ...over });
+
+  it("when a heartbeat carries an eventId, then 204; a malformed one or another unknown key is still 400", async () => {
+    expect((await call(relay.url, "POST", "/v1/heartbeat", { token, json: hb({ eventId: "h1" }) })).status).toBe(204);
+    expect((await call(relay.url, "POST", "/v1/heartbeat", { token, json: hb({ eventId: "A_-9".repeat(16) }) })).status).toBe(204);
+    expect((await call(relay.url, "POST", "/v1/heartbeat", { token, json: hb() })).status).toBe(204);
+    for (const bad of [{ eventId: "" }, { eventId: "x".repeat(65) }, { eventId: "a b" }, { eventId: 7 }, { eventIds: "h1" }, { eventId: "h1", extra: 1 }]) {
+      const r = await call(relay.url, "POST", "/v1/heartbeat", { token, json: hb(bad) });
+      expect([bad, r.status, r.body?.code]).toEqual([bad, 400, "invalid_request"]);
+    }
+  });
+
+  it("when a time zone is sent in another case or as an alias, then its canonical IANA name is stored and answered", async () => {
+    const wearer = await register(relay.url, { timezone: "asia/tokyo" });
+    expect((await call(relay.url, "GET", "/v1/me", { token: wearer.token })).body.timezone).toBe("Asia/Tokyo");
+    for (const [given, stored] of [
+      ["EUROPE/PARIS", "Europe/Paris"],
+      ["america/new_york", "America/New_York"],
+      ["Etc/UTC", "UTC"],
+    ]) {
+      const r = await call(relay.url, "PATCH", "/v1/me", { token: wearer.token, json: { timezone: given } });
+      expect([given, r.status, r.body.timezone]).toEqual([given, 200, stored]);
+      expect((await call(relay.url, "GET", "/v1/me", { token: wearer.token })).body.timezone).toBe(stored);
+    }
+    const bad = await call(relay.url, "PATCH", "/v1/me", { token: wearer.token, json: { timezone: "mars/olympus" } });
+    expect([bad.status, bad.body.code]).toEqual([400, "invalid_request"]);
   });
 });
 
@@ -209,6 +324,14 @@ describe("/openapi.json", () => {
       }
     }
     expect(doc.components.responses.MethodNotAllowed.headers.Allow).toBeDefined();
+    expect(doc.components.responses.Options.headers.Allow).toBeDefined();
+    expect(doc.components.responses.Unauthorized.headers["WWW-Authenticate"]).toBeDefined();
+    for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+      for (const [method, op] of Object.entries(item)) {
+        if (op.security?.some((s: object) => "bearer" in s)) expect(op.responses["401"], `${method} ${path}`).toEqual({ $ref: "#/components/responses/Unauthorized" });
+      }
+    }
+    expect(doc.paths["/v1/heartbeat"].post.requestBody.content["application/json"].schema.properties.eventId.pattern).toBe("^[A-Za-z0-9_-]{1,64}$");
     const examples = doc.components.schemas.Problem.properties.code.examples;
     for (const code of ["x_not_configured", "google_not_configured", "unsupported_media_type", "unavailable", "invalid_return_to", "method_not_allowed", "unauthorized", "forbidden"]) {
       expect(examples).toContain(code);

@@ -55,7 +55,8 @@ export async function registerDevice(
 const deviceByTokenHash = prepared(1, (db, tokenHash: string) => db.selectFrom("devices").selectAll().where("token_hash", "=", tokenHash));
 
 export async function authenticate(deps: Deps, authorization: string | undefined): Promise<Device> {
-  const m = /^Bearer ([A-Za-z0-9_-]{20,100})$/.exec(authorization ?? "");
+  // the scheme is case-insensitive (RFC 9110 11.1), and clients differ on spaces around the credentials
+  const m = /^\s*bearer\s+([A-Za-z0-9_-]{20,100})\s*$/i.exec(authorization ?? "");
   if (!m) throw new Problem(401, "unauthorized", "Send the device token as Authorization: Bearer <token>.");
   const device = await deviceByTokenHash.first(deps.store, deps.store.db, hashToken(m[1]));
   if (!device) throw new Problem(401, "unauthorized", "This device token is not known (wrong, or the wearer was erased).");

@@ -3,7 +3,13 @@ import { z } from "zod";
 import { LANGUAGES, MAX_THRESHOLDS } from "../../../common/settings.ts";
 import { isValidTimeZone } from "../domain/preferences.ts";
 
-const timezone = z.string().min(1).max(64).refine(isValidTimeZone, "not an IANA time zone, e.g. Europe/Paris");
+// stored as Intl names it ("asia/tokyo" -> "Asia/Tokyo", "Etc/UTC" -> "UTC"), so every later lookup and display agrees
+const timezone = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine(isValidTimeZone, "not an IANA time zone, e.g. Europe/Paris")
+  .transform((timeZone) => new Intl.DateTimeFormat(undefined, { timeZone }).resolvedOptions().timeZone);
 const language = z.enum(LANGUAGES as [string, ...string[]]);
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "a 24-hour time like 07:30");
 const eventId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 characters of A-Z a-z 0-9 _ -");
@@ -66,6 +72,8 @@ export const BatteryBody = z.strictObject({
 });
 
 export const HeartbeatBody = z.strictObject({
+  // every event may carry the client's id (relay-api.md); a heartbeat is idempotent, so it is only checked
+  eventId: eventId.optional(),
   observedAt,
   level: z.int().min(0).max(100).optional(),
 });

@@ -2,6 +2,22 @@
 // every response, so they are captured at start-up from one dry run and replayed per request with a
 // plain loop (instead of a dozen chained middlewares rebuilding the same values each time).
 import type { NextFunction, Request, RequestHandler, Response } from "express";
+import helmet from "helmet";
+
+/**
+ * helmet's defaults, minus what only makes sense over TLS when PUBLIC_URL is not https: the CSP's
+ * upgrade-insecure-requests makes a browser fetch /static/signup.js and post the forms over https,
+ * which a relay served as http://192.0.2.2:8080 on a LAN does not speak, and HSTS would pin the host
+ * to https for a year. Both are sent when PUBLIC_URL is https (TLS at the relay or at its proxy).
+ */
+export function securityHeaders(https: boolean): RequestHandler {
+  return staticHeaders(
+    helmet({
+      contentSecurityPolicy: { directives: { upgradeInsecureRequests: https ? [] : null } },
+      strictTransportSecurity: https,
+    }),
+  );
+}
 
 export function staticHeaders(middleware: RequestHandler): RequestHandler {
   const set: [string, string | number | readonly string[]][] = [];
