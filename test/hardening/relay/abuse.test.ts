@@ -116,7 +116,10 @@ describe.each(DB_KINDS)("abuse on %s", (kind: DbKind) => {
     }
     const sent = (await smsSent()) - before;
     expect(t.accepted).toBe(LIMITS.CODE_SENDS_PER_DEVICE_DAY);
-    expect(sent).toBe(t.accepted);
+    // a code still queued when the next number replaces its number is cancelled, not sent: how many
+    // went out depends on the worker's pace, never more than were accepted
+    expect(sent).toBeGreaterThan(0);
+    expect(sent).toBeLessThanOrEqual(t.accepted);
     expect(Object.keys(t.refused)).toEqual(["429 rate_limited"]);
     figures[`${kind}.numbers per device: attempts / accepted / SMS`] = `${t.attempts} / ${t.accepted} / ${sent}`;
     nextHour();
