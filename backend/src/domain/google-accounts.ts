@@ -11,7 +11,6 @@
 // account row spans the call to Google (others wait, then find the new token); on SQLite an
 // in-process lock plus a compare-and-swap on the stored access token blob.
 // invalid_grant marks the link "broken" once, and that transition queues one SMS.
-import { createHash, randomBytes } from "node:crypto";
 import { publicUrl as configPublicUrl } from "../config.ts";
 import { Problem } from "../http/problem.ts";
 import { GOOGLE_SCOPES, GoogleApiError, type GoogleHealthClient, type GoogleTokens } from "../providers/google-health.ts";
@@ -20,6 +19,7 @@ import type { GoogleAccountsTable } from "../store/schema.ts";
 import { googleLinkBrokenText, type Lang } from "./alert-text.ts";
 import type { Deps } from "./deps.ts";
 import type { Device } from "./devices.ts";
+import { isRelayPath, openLinkFlow, sha } from "./link-flows.ts";
 import { createPkce, createState } from "./pkce.ts";
 import { isValidTimeZone, readPreferences } from "./preferences.ts";
 import { chargeSms, enqueueSms } from "./sms-queue.ts";
@@ -32,7 +32,6 @@ const REFRESH_MARGIN_MS = 60_000;
 /** time zones a device may hold before it has a real one (the web sign-up's placeholder) */
 const PLACEHOLDER_ZONES = new Set(["", "UTC", "Etc/UTC"]);
 
-const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 
 export interface GoogleGranted {
   activity: boolean;
@@ -69,11 +68,6 @@ export async function googleView(
   };
 }
 
-/** A path on this relay ("/", "/settings?x=1"); anything that could lead elsewhere is refused. */
-export function isRelayPath(p: string): boolean {
-  return /^\/(?![/\\])[^\s\\]*$/.test(p) && p.length <= 512;
-}
-
 /**
  * Google lets an unverified OAuth client serve 100 users; past that its consent page refuses new
  * ones with an error of its own. Telling the wearer here, in our words, is kinder, and tells the
@@ -93,25 +87,10 @@ export async function checkGoogleUserCap(deps: Deps, device: Device): Promise<vo
 /** The URL on the relay the wearer opens to connect Google Health (valid 10 minutes). */
 export async function createGoogleLinkFlow(deps: Deps, device: Device, o: { returnTo?: string } = {}): Promise<string> {
   if (!deps.google) throw new Problem(409, "google_not_configured", "This relay has no Google OAuth client (GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET); Google Health cannot be connected.");
+  // before the cap: a bad return path is the caller's mistake whatever the count
   if (o.returnTo !== undefined && !isRelayPath(o.returnTo)) throw new Problem(400, "invalid_return_to", "returnTo must be a path on this relay, such as /.");
   await checkGoogleUserCap(deps, device);
-  const now = deps.clock.now();
-  const flow = randomBytes(24).toString("base64url");
-  await deps.store.db
-    .insertInto("google_link_flows")
-    .values({
-      flow_hash: sha(flow),
-      device_id: device.id,
-      state_hash: null,
-      verifier: null,
-      return_to: o.returnTo ?? null,
-      expires_at: new Date(now.getTime() + GOOGLE_LINK_FLOW_MS).toISOString(),
-      used_at: null,
-      created_at: now.toISOString(),
-    })
-    .execute();
-  // anyone's attempts that ended a while ago go
-  await deps.store.db.deleteFrom("google_link_flows").where("expires_at", "<", new Date(now.getTime() - GOOGLE_LINK_FLOW_MS).toISOString()).execute();
+  const flow = await openLinkFlow(deps.store.db, "google_link_flows", { deviceId: device.id, returnTo: o.returnTo, ttlMs: GOOGLE_LINK_FLOW_MS, now: deps.clock.now() });
   const base = deps.publicUrl?.() ?? configPublicUrl(deps.config);
   return `${base}/google/start?flow=${encodeURIComponent(flow)}`;
 }

@@ -7,7 +7,6 @@
 // Refresh: one at a time per account; on PostgreSQL by SELECT ... FOR UPDATE on the account row
 // (re-read after the lock: another process may have refreshed already), on SQLite by the single
 // process (an in-process lock per account) and a transaction.
-import { createHash, randomBytes } from "node:crypto";
 import type { XClient, XTokens } from "../providers/x.ts";
 import { createOutboxXClient, OUTBOX_AUTHORIZE_PATH, type OutboxXClient } from "../providers/x-outbox.ts";
 import { publicUrl } from "../config.ts";
@@ -17,7 +16,7 @@ import type { Db, Tx } from "../store/open-store.ts";
 import type { XAccountsTable } from "../store/schema.ts";
 import type { Deps } from "./deps.ts";
 import type { Device } from "./devices.ts";
-import { isRelayPath } from "./google-accounts.ts";
+import { openLinkFlow, sha } from "./link-flows.ts";
 import { createPkce, createState } from "./pkce.ts";
 import { decryptToken, encryptToken } from "./token-crypto.ts";
 import { createLocalLock } from "./local-lock.ts";
@@ -26,7 +25,6 @@ export const LINK_FLOW_MS = 10 * 60_000;
 /** refresh a little before X says the access token ends */
 const REFRESH_MARGIN_MS = 60_000;
 
-const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 
 export function xClientOf(deps: Deps): XClient | OutboxXClient | undefined {
   if (deps.x?.name === "x") return deps.x;
@@ -46,25 +44,7 @@ export async function xView(deps: Deps, device: Device): Promise<{ linked: boole
 
 /** POST /v1/x/link (or the web sign-up): a fresh flow id for this device. */
 export async function createLinkFlow(deps: Deps, device: Device, o: { returnTo?: string } = {}): Promise<string> {
-  if (o.returnTo !== undefined && !isRelayPath(o.returnTo)) throw new Problem(400, "invalid_return_to", "returnTo must be a path on this relay, such as /.");
-  const now = deps.clock.now();
-  const flow = randomBytes(24).toString("base64url");
-  await deps.store.db
-    .insertInto("x_link_flows")
-    .values({
-      flow_hash: sha(flow),
-      device_id: device.id,
-      state_hash: null,
-      verifier: null,
-      return_to: o.returnTo ?? null,
-      expires_at: new Date(now.getTime() + LINK_FLOW_MS).toISOString(),
-      used_at: null,
-      created_at: now.toISOString(),
-    })
-    .execute();
-  // old attempts of this device and anyone's expired ones go
-  await deps.store.db.deleteFrom("x_link_flows").where("expires_at", "<", new Date(now.getTime() - LINK_FLOW_MS).toISOString()).execute();
-  return flow;
+  return openLinkFlow(deps.store.db, "x_link_flows", { deviceId: device.id, returnTo: o.returnTo, ttlMs: LINK_FLOW_MS, now: deps.clock.now() });
 }
 
 export type FlowFailure = "unknown" | "expired" | "replayed" | "denied" | "not_configured" | "exchange_failed";
